@@ -1,0 +1,45 @@
+// dnnfi: fault-injection campaigns on the weights of the seed model zoo.
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "dnnfi/errors.hpp"
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("dnnfi");
+  logger->set_pattern("%^[%l]%$ %v");
+  spdlog::set_default_logger(logger);
+
+  CLI::App app{"dnnfi: fast fault-injection campaigns for the DNN reliability model zoo"};
+  app.require_subcommand(1);
+  app.add_flag_callback("-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "debug logging");
+  dnnfi::cli::setup_eval(app);
+  dnnfi::cli::setup_layers(app);
+  dnnfi::cli::setup_faultlist(app);
+  dnnfi::cli::setup_run(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Options are parsed before callbacks run; report and exit with the usage code.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    app.exit(e);
+    return static_cast<int>(dnnfi::ExitCode::kUsage);
+  } catch (const dnnfi::Error& e) {
+    if (e.code() != dnnfi::ExitCode::kInterrupted) fmt::print(stderr, "dnnfi: error: {}\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "dnnfi: LibTorch error: {}\n", e.what_without_backtrace());
+    return static_cast<int>(dnnfi::ExitCode::kFailure);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dnnfi: error: {}\n", e.what());
+    return static_cast<int>(dnnfi::ExitCode::kFailure);
+  }
+  return 0;
+}

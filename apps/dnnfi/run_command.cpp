@@ -1,0 +1,109 @@
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+
+#include "commands.hpp"
+#include "dnnfi/errors.hpp"
+#include "options.hpp"
+
+namespace dnnfi::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void request_stop(int signal) {
+  g_stop.store(true);
+  std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+std::int64_t parse_memory(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::logic_error&) {
+    throw Error(ExitCode::kUsage, "--memory-limit '" + text + "': expected a size such as 4G or 512M");
+  }
+  const std::string unit = text.substr(used);
+  double scale = 1 << 20;  // plain numbers are MiB
+  if (unit == "K" || unit == "k") scale = 1 << 10;
+  else if (unit == "G" || unit == "g") scale = 1 << 30;
+  else if (!unit.empty() && unit != "M" && unit != "m")
+    throw Error(ExitCode::kUsage, "--memory-limit '" + text + "': unit must be K, M or G");
+  if (value <= 0) throw Error(ExitCode::kUsage, "--memory-limit must be positive");
+  return static_cast<std::int64_t>(value * scale);
+}
+
+void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
+  const auto& t = s.totals;
+  auto pct = [&](std::int64_t v) { return t.injections ? 100.0 * static_cast<double>(v) / t.injections : 0.0; };
+  fmt::print("campaign: {} faults x {} images, {} done now, {} resumed from {}\n", s.faults, s.images, s.ran,
+             s.resumed, options.output.string());
+  fmt::print("  masked        {:>12} ({:6.2f}%)\n", t.masked, pct(t.masked));
+  fmt::print("  non-critical  {:>12} ({:6.2f}%)\n", t.non_critical, pct(t.non_critical));
+  fmt::print("  critical      {:>12} ({:6.2f}%)   of which non-finite logits: {}\n", t.critical, pct(t.critical),
+             t.non_finite);
+  if (s.ran > 0 && s.seconds > 0)
+    fmt::print("  speed         {:.2f} faults/s, {:.0f} fault-images/s ({:.1f} s)\n", s.ran / s.seconds,
+               static_cast<double>(s.ran) * static_cast<double>(s.images) / s.seconds, s.seconds);
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app) {
+  struct Options {
+    ModelOptions model;
+    InferenceOptions inference;
+    CampaignOptions campaign;
+    std::string fault_model, shard = "0/1", engine = "staged", memory = "4G";
+    std::string faults_file, output;
+    bool quiet = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("run", "fault-injection campaign: golden vs faulty inference per fault");
+  add_model_options(*cmd, opts->model);
+  add_inference_options(*cmd, opts->inference);
+  cmd->add_option("-f,--faults", opts->faults_file,
+                  "fault list CSV (seed format); default: the statistical list for seed 38");
+  cmd->add_option("--fault-model", opts->fault_model, "bit-flip (default), stuck-at-0 or stuck-at-1")
+      ->check(CLI::IsMember({"bit-flip", "stuck-at-0", "stuck-at-1"}));
+  cmd->add_option("-o,--output", opts->output, "results CSV; an existing one is resumed")->required();
+  cmd->add_option("--shard", opts->shard, "run every N-th fault starting at K (K/N, 0-based)")
+      ->capture_default_str();
+  cmd->add_option("--sample", opts->campaign.sample, "run only N faults spread evenly over the list (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--engine", opts->engine, "staged (restart from cached activations) or naive (full runs)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"staged", "naive"}));
+  cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")->capture_default_str();
+  cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
+  cmd->callback([opts] {
+    auto& c = opts->campaign;
+    if (!opts->faults_file.empty()) c.faults = opts->faults_file;
+    if (!opts->fault_model.empty()) c.fault_model = parse_fault_model(opts->fault_model);
+    c.output = opts->output;
+    c.engine = *parse_engine_kind(opts->engine);
+    c.memory_limit = parse_memory(opts->memory);
+    c.progress = !opts->quiet;
+    unsigned long k = 0, n = 0;
+    char slash = 0;
+    if (std::sscanf(opts->shard.c_str(), "%lu%c%lu", &k, &slash, &n) != 3 || slash != '/' || n == 0 || k >= n)
+      throw Error(ExitCode::kUsage, "--shard '" + opts->shard + "': expected K/N with 0 <= K < N, e.g. 0/4");
+    c.shard_index = k;
+    c.shard_count = n;
+    c.stop = &g_stop;
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    const auto summary = run_campaign(opts->model, opts->inference, c);
+    print_summary(summary, c);
+    if (!summary.complete()) {
+      fmt::print("interrupted: {} of {} faults done; run the same command again to resume\n",
+                 summary.resumed + summary.ran, summary.faults);
+      throw Error(ExitCode::kInterrupted, "stopped by a signal");
+    }
+  });
+}
+
+}  // namespace dnnfi::cli

@@ -1,0 +1,33 @@
+#pragma once
+// Test sets, read from their official binary formats and normalized as the seed did.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <torch/types.h>
+
+#include "dnnfi/model.hpp"
+#include "dnnfi/zoo.hpp"
+
+namespace dnnfi {
+
+struct Dataset {
+  torch::Tensor images;  // float32, N x C x H x W, normalized
+  torch::Tensor labels;  // int64, N
+  std::int64_t size() const { return labels.size(0); }
+};
+
+// CIFAR-10 binary test batch: 10,000 records of 1 label byte + 3,072 pixel bytes (R, G, B
+// planes of 32x32). Pixels become x/255, then (x - mean) / std per channel, in float32.
+// `limit` > 0 keeps the first `limit` images.
+Dataset read_cifar10(const std::filesystem::path& file, const std::vector<float>& mean,
+                     const std::vector<float>& std, std::int64_t limit = 0);
+
+// The test-set file for `dataset`: under --data-dir / DNNFI_DATA_DIR when given, else under
+// DNNFI_HOME/data, downloaded from the official archive (and verified) when missing.
+std::filesystem::path locate_test_set(const std::string& dataset, const Locations& where);
+
+// Loads the test set a zoo model was trained for, with the model's normalization.
+Dataset load_test_set(const ZooEntry& entry, const Locations& where, std::int64_t limit = 0);
+
+}  // namespace dnnfi

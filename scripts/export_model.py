@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Export a zoo model to TorchScript for dnnfi, with its metadata file.
+
+Builds the architecture (scripts/arch), loads the published checkpoint strictly,
+traces it and writes OUT/<name>-<dataset>.pt and OUT/<name>-<dataset>.meta.
+Checkpoints come from --weights-dir (or DNNFI_WEIGHTS_DIR) when the file is there,
+else from DNNFI_HOME/weights, downloading from the registry's URL if needed; a file
+whose sha256 differs from the registry's is refused.
+With --structure-only no checkpoint is needed and only the metadata is written
+(enough for `dnnfi layers` and `dnnfi faultlist`).
+
+Run with Debian's interpreter: /usr/bin/python3 scripts/export_model.py -n resnet20 -d cifar10 -o DIR
+"""
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fetch  # noqa: E402
+import zoo  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import arch  # noqa: E402
+
+EXPORT_FORMAT = 1
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def default_home():
+    return os.environ.get("DNNFI_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "dnnfi")
+
+
+def locate_checkpoint(entry, weights_dir, home):
+    file = entry["weights_file"]
+    if file == "-":
+        raise ExportError(f"no checkpoint of {entry['name']}/{entry['dataset']} is published; "
+                          f"put a state_dict in a weights directory and pass --weights-dir")
+    sha = None if entry["sha256"] == "-" else entry["sha256"]
+    size = None if entry["size"] == "-" else int(entry["size"])
+    if weights_dir:
+        path = os.path.join(weights_dir, file)
+        if os.path.exists(path):
+            try:
+                fetch.check_file(path, sha256=sha, size=size)
+            except fetch.FetchError as e:
+                raise ExportError(f"{e}: not the published checkpoint; replace it or remove it") from None
+            return path
+    dest = os.path.join(home, "weights", file)
+    try:
+        return fetch.fetch(entry["url"], dest, sha256=sha, size=size)
+    except fetch.FetchError as e:
+        where = f" or put {file} in {weights_dir}" if weights_dir else " or pass --weights-dir DIR holding " + file
+        raise ExportError(f"{e}; retry{where}") from None
+
+
+def load_state_dict(path):
+    try:
+        obj = torch.load(path, map_location="cpu")
+    except Exception as e:  # a corrupt pickle raises many different types
+        raise ExportError(f"{path}: cannot be read as a PyTorch checkpoint ({e}); delete it and run again") from None
+    if isinstance(obj, nn.Module):
+        obj = obj.state_dict()
+    for wrapper in ("state_dict", "net", "model"):  # training scripts' checkpoint containers
+        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            obj = obj[wrapper]
+            break
+    if not isinstance(obj, dict):
+        raise ExportError(f"{path}: holds a {type(obj).__name__}, expected a state_dict")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
+
+
+def injectable_layers(model):
+    layers = []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            layers.append((name, list(module.weight.shape)))
+    return layers
+
+
+def is_plain_sequence(model, example):
+    """True when running the top-level children in order gives forward's output bit for bit."""
+    with torch.no_grad():
+        x = example
+        for child in model.children():
+            x = child(x)
+        return torch.equal(x, model(example))
+
+
+def write_meta(path, entry, layers, checkpoint, sequential):
+    lines = ["# dnnfi model metadata", f"format {EXPORT_FORMAT}"]
+    for key in ("name", "dataset", "classes", "input", "mean", "std"):
+        lines.append(f"{key} {entry[key]}")
+    lines.append(f"checkpoint {checkpoint}")
+    lines.append(f"sequential {1 if sequential else 0}")
+    lines += [f"layer {name} {'x'.join(map(str, shape))}" for name, shape in layers]
+    tmp = f"{path}.{os.getpid()}.part"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=False):
+    entry = zoo.find(name, dataset)
+    shape = zoo.input_shape(entry)
+    model = arch.build(entry["name"], entry["dataset"], int(entry["classes"]), shape[1:])
+    model.eval()
+    layers = injectable_layers(model)
+    stem = os.path.join(out_dir, f"{entry['name']}-{entry['dataset']}")
+    os.makedirs(out_dir, exist_ok=True)
+    example = torch.randn([4] + shape, generator=torch.Generator().manual_seed(0))
+    if structure_only:
+        write_meta(stem + ".meta", entry, layers, "none", is_plain_sequence(model, example))
+        return stem + ".meta"
+    path = locate_checkpoint(entry, weights_dir, home or default_home())
+    state = load_state_dict(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise ExportError(f"{path}: does not fit the {entry['name']} architecture: {e}") from None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example)
+        if not torch.equal(traced(example), model(example)):
+            raise ExportError(f"traced {entry['name']} disagrees with the eager model")
+    tmp = f"{stem}.pt.{os.getpid()}.part"  # concurrent shards may export at once
+    traced.save(tmp)
+    os.replace(tmp, stem + ".pt")
+    write_meta(stem + ".meta", entry, layers, os.path.basename(path), is_plain_sequence(model, example))
+    return stem + ".pt"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", "--name", required=True)
+    ap.add_argument("-d", "--dataset", required=True)
+    ap.add_argument("-o", "--out-dir", required=True)
+    ap.add_argument("--weights-dir", default=os.environ.get("DNNFI_WEIGHTS_DIR"))
+    ap.add_argument("--home", default=None)
+    ap.add_argument("--structure-only", action="store_true")
+    args = ap.parse_args()
+    try:
+        path = export(args.name, args.dataset, args.out_dir, args.weights_dir, args.home, args.structure_only)
+        print(f"dnnfi: exported {path}", file=sys.stderr)
+    except (ExportError, KeyError) as e:
+        print(f"dnnfi: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+#include <torch/torch.h>
+
+#include "dnnfi/outcome.hpp"
+
+namespace dnnfi {
+
+Counts& Counts::operator+=(const Counts& o) {
+  injections += o.injections;
+  masked += o.masked;
+  non_critical += o.non_critical;
+  critical += o.critical;
+  non_finite += o.non_finite;
+  return *this;
+}
+
+bool Counts::operator==(const Counts& o) const {
+  return injections == o.injections && masked == o.masked && non_critical == o.non_critical &&
+         critical == o.critical && non_finite == o.non_finite;
+}
+
+Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty) {
+  // Compare raw bits: -0.0 vs 0.0 is a difference, and NaN never compares equal as a float.
+  const auto same_bits = golden.view(torch::kInt32).eq(faulty.view(torch::kInt32)).all(/*dim=*/1);
+  const auto non_finite = faulty.isfinite().logical_not().any(/*dim=*/1);
+  const auto top1_changed = golden.argmax(/*dim=*/1).ne(faulty.argmax(/*dim=*/1));
+  const auto masked = same_bits.logical_and(non_finite.logical_not());
+  const auto critical = non_finite.logical_or(top1_changed.logical_and(same_bits.logical_not()));
+  const auto sums = torch::stack({masked.sum(), critical.sum(), non_finite.sum()}).to(torch::kCPU);
+  const auto* s = sums.data_ptr<std::int64_t>();
+  Counts c;
+  c.injections = golden.size(0);
+  c.masked = s[0];
+  c.critical = s[1];
+  c.non_finite = s[2];
+  c.non_critical = c.injections - c.masked - c.critical;
+  return c;
+}
+
+}  // namespace dnnfi
