@@ -1,5 +1,7 @@
 #include <torch/torch.h>
 
+#include <ostream>
+
 #include "dnnfi/outcome.hpp"
 
 namespace dnnfi {
@@ -16,6 +18,11 @@ Counts& Counts::operator+=(const Counts& o) {
 bool Counts::operator==(const Counts& o) const {
   return injections == o.injections && masked == o.masked && non_critical == o.non_critical &&
          critical == o.critical && non_finite == o.non_finite;
+}
+
+std::ostream& operator<<(std::ostream& out, const Counts& c) {
+  return out << "{n=" << c.injections << " masked=" << c.masked << " non_critical=" << c.non_critical
+             << " critical=" << c.critical << " non_finite=" << c.non_finite << "}";
 }
 
 Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty) {

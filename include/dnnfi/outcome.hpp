@@ -1,6 +1,7 @@
 #pragma once
 // Golden-vs-faulty classification of each image (DESIGN.md, "Per image outcome").
 #include <cstdint>
+#include <iosfwd>
 
 #include <torch/types.h>
 
@@ -15,6 +16,8 @@ struct Counts {
   Counts& operator+=(const Counts& other);
   bool operator==(const Counts& other) const;
 };
+
+std::ostream& operator<<(std::ostream& out, const Counts& counts);
 
 // Classifies a batch: `golden` and `faulty` are B x classes logits from the same device,
 // batch size and kernels.

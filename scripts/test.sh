@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up (packages, build with tests) and runs the whole test suite with CTest.
+# Tests read the shared data, weights and seed files from DNNFI_SHARED (default ../shared).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=$(cd "${DNNFI_SHARED:-$(pwd)/../shared}" 2>/dev/null && pwd) || {
+  echo "dnnfi tests need the shared inputs (data, weights, seed): set DNNFI_SHARED" >&2; exit 1; }
+extra=()
+[ "${CI:-}" = "true" ] && extra+=(-DDNNFI_WARNINGS_AS_ERRORS=ON)
+scripts/setup.sh -DDNNFI_BUILD_TESTS=ON -DDNNFI_SHARED_DIR="$shared" "${extra[@]}"
+cd build
+ctest --output-on-failure -j 2 "$@"

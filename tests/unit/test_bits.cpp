@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "dnnfi/fault.hpp"
+
+using namespace dnnfi;
+
+TEST_CASE("bit flip of bit 31 negates the weight", "[bits]") {
+  CHECK(apply_fault(0.75f, 31, FaultModel::kBitFlip) == -0.75f);
+  CHECK(apply_fault(-2.5f, 31, FaultModel::kBitFlip) == 2.5f);
+}
+
+TEST_CASE("flipping the same bit twice restores the exact bits", "[bits]") {
+  for (float v : {0.1f, -3.0e-7f, 123.456f, 0.0f}) {
+    for (int bit = 0; bit < 32; ++bit)
+      CHECK(float_bits(apply_fault(apply_fault(v, bit, FaultModel::kBitFlip), bit, FaultModel::kBitFlip)) ==
+            float_bits(v));
+  }
+}
+
+TEST_CASE("bit 0 is the least significant mantissa bit", "[bits]") {
+  CHECK(float_bits(apply_fault(1.0f, 0, FaultModel::kBitFlip)) == 0x3F800001u);
+  CHECK(apply_fault(1.0f, 0, FaultModel::kBitFlip) == std::nextafter(1.0f, 2.0f));
+}
+
+TEST_CASE("bit 30 of a weight below 2 makes it huge", "[bits]") {
+  // 0.5 = 0x3F000000; setting the exponent MSB gives 2^127.
+  CHECK(apply_fault(0.5f, 30, FaultModel::kBitFlip) == std::ldexp(1.0f, 127));
+  CHECK(std::isinf(apply_fault(1.5f, 30, FaultModel::kBitFlip)) == false);
+  CHECK(std::isnan(bits_float(float_bits(1.5f) | 0x7F800000u)));
+}
+
+TEST_CASE("stuck-at faults force the bit and leave it alone when already set", "[bits]") {
+  CHECK(float_bits(apply_fault(1.0f, 23, FaultModel::kStuckAt0)) == 0x3F000000u);  // 1.0 -> 0.5
+  CHECK(apply_fault(1.0f, 23, FaultModel::kStuckAt1) == 1.0f);
+  CHECK(apply_fault(-1.0f, 31, FaultModel::kStuckAt1) == -1.0f);
+  CHECK(apply_fault(-1.0f, 31, FaultModel::kStuckAt0) == 1.0f);
+}
+
+TEST_CASE("fault model names round-trip and unknown names are refused", "[bits]") {
+  for (auto m : {FaultModel::kBitFlip, FaultModel::kStuckAt0, FaultModel::kStuckAt1})
+    CHECK(parse_fault_model(to_string(m)) == m);
+  CHECK_FALSE(parse_fault_model("stuck-at-2").has_value());
+}
+
+TEST_CASE("flat offsets follow PyTorch's row-major layout", "[bits]") {
+  CHECK(flat_offset({16, 3, 3, 3}, {3, 0, 2, 1}) == 3 * 27 + 0 * 9 + 2 * 3 + 1);
+  CHECK(flat_offset({10, 64}, {9, 63}) == 639);
+  CHECK(format_index({3, 0, 2, 1}) == "(3, 0, 2, 1)");
+  CHECK(format_shape({16, 3, 3, 3}) == "16x3x3x3");
+}

@@ -1,0 +1,135 @@
+// Engines on the real ResNet20 with the published weights and the real CIFAR-10 test set.
+#include <catch2/catch.hpp>
+#include <map>
+#include <torch/torch.h>
+
+#include "dnnfi/commands.hpp"
+#include "dnnfi/engine.hpp"
+#include "dnnfi/fault_list.hpp"
+#include "test_support.hpp"
+
+using namespace dnnfi;
+
+namespace {
+
+struct ResNet20 {
+  Locations where = resolve_locations(std::nullopt, std::nullopt);
+  const ZooEntry& entry = find_model("resnet20", "cifar10");
+  Model model = Model::load(prepare_model(entry, where), torch::kCPU);
+  // 300 images: two full batches of 128 and a remainder of 44.
+  Dataset data = load_test_set(entry, where, 300);
+
+  static ResNet20& get() {
+    InferenceOptions one_thread;  // CTest runs two tests at once on two cores
+    one_thread.threads = 1;
+    setup_inference(one_thread);
+    static ResNet20 instance;
+    return instance;
+  }
+
+  torch::Tensor logits() {
+    torch::InferenceMode guard;
+    return model.forward(data.images);
+  }
+};
+
+// Two published faults of every layer, plus faults that make weights huge or NaN.
+std::vector<Fault> faults_of_every_layer() {
+  auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  std::map<std::string, int> taken;
+  std::vector<Fault> faults;
+  for (const auto& f : published.faults)
+    if (taken[f.layer]++ < 2) faults.push_back(f);
+  Fault exponent = faults[5];
+  exponent.injection = 100000;
+  exponent.bit = 30;  // |w| < 2 becomes ~1e38: overflows to Inf downstream
+  faults.push_back(exponent);
+  return faults;
+}
+
+std::vector<Counts> run_all(Engine& engine, const std::vector<Fault>& faults, FaultModel model) {
+  std::vector<Counts> counts(faults.size());
+  engine.run(faults, model, [&](std::size_t i, const Counts& c) {
+    counts[i] = c;
+    return true;
+  });
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("staged engine gives the naive engine's counts for faults in every layer", "[engine][model]") {
+  auto& r = ResNet20::get();
+  const auto faults = faults_of_every_layer();
+  EngineOptions options;
+  auto naive = make_engine(EngineKind::kNaive, r.model, r.data, options);
+  auto staged = make_engine(EngineKind::kStaged, r.model, r.data, options);
+  REQUIRE(staged->name() == "staged");
+  CHECK(naive->golden_logits().view(torch::kInt32).equal(staged->golden_logits().view(torch::kInt32)));
+
+  for (auto model : {FaultModel::kBitFlip, FaultModel::kStuckAt1}) {
+    const auto expected = run_all(*naive, faults, model);
+    const auto got = run_all(*staged, faults, model);
+    std::int64_t changed = 0;
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+      INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << faults[i].bit << " "
+                           << to_string(model));
+      CHECK(got[i] == expected[i]);
+      CHECK(got[i].injections == 300);
+      changed += got[i].injections - got[i].masked;
+    }
+    CHECK(changed > 0);  // the sample really perturbs the network
+  }
+}
+
+TEST_CASE("an exponent fault that overflows is counted critical and non-finite", "[engine][model]") {
+  auto& r = ResNet20::get();
+  auto faults = faults_of_every_layer();
+  auto staged = make_engine(EngineKind::kStaged, r.model, r.data, EngineOptions{});
+  const auto c = staged->evaluate(faults.back(), FaultModel::kBitFlip);
+  CHECK(c.critical > 0);
+  CHECK(c.non_finite <= c.critical);
+  CHECK(c.masked + c.non_critical + c.critical == 300);
+}
+
+TEST_CASE("chunked caching under a small memory limit gives the same counts", "[engine][model]") {
+  auto& r = ResNet20::get();
+  auto faults = faults_of_every_layer();
+  faults.resize(12);
+  EngineOptions whole, chunked;
+  chunked.memory_limit = 1 << 20;  // a batch at a time
+  auto a = make_engine(EngineKind::kStaged, r.model, r.data, whole);
+  auto b = make_engine(EngineKind::kStaged, r.model, r.data, chunked);
+  CHECK(run_all(*a, faults, FaultModel::kBitFlip) == run_all(*b, faults, FaultModel::kBitFlip));
+  CHECK(b->cache_bytes() < a->cache_bytes());
+}
+
+TEST_CASE("after a campaign the weights are restored: golden outputs are bit-identical", "[engine][model]") {
+  auto& r = ResNet20::get();
+  const auto before = r.logits();
+  auto faults = faults_of_every_layer();
+  faults.erase(faults.begin() + 1, faults.end() - 8);  // conv1 ... linear and the exponent fault
+  for (auto kind : {EngineKind::kNaive, EngineKind::kStaged}) {
+    auto engine = make_engine(kind, r.model, r.data, EngineOptions{});
+    run_all(*engine, faults, FaultModel::kBitFlip);
+    run_all(*engine, faults, FaultModel::kStuckAt0);
+  }
+  CHECK(r.logits().view(torch::kInt32).equal(before.view(torch::kInt32)));
+}
+
+TEST_CASE("a fault changes exactly one weight while it is applied", "[engine][model]") {
+  auto& r = ResNet20::get();
+  Fault f;
+  f.layer = "layer2.1.conv2";
+  f.index = {3, 7, 1, 2};
+  f.bit = 31;
+  const auto weight = r.model.weight(f.layer);
+  const auto before = weight.clone();
+  {
+    ScopedFault patch(r.model, f, FaultModel::kBitFlip);
+    const auto diff = weight.ne(before);
+    CHECK(diff.sum().item<std::int64_t>() == 1);
+    CHECK(weight[3][7][1][2].item<float>() == -before[3][7][1][2].item<float>());
+  }
+  CHECK(weight.equal(before));
+}

@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "dnnfi/errors.hpp"
+#include "dnnfi/fault_list.hpp"
+#include "test_support.hpp"
+
+using namespace dnnfi;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+FaultList parse(const std::string& text) {
+  std::istringstream in(text);
+  return parse_fault_list(in, "faults.csv", test::resnet20_layers());
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("a four-column list with quoted indices parses", "[faultlist]") {
+  auto list = parse("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",15\r\n7,linear,\"(9, 63)\",31\n");
+  REQUIRE(list.faults.size() == 2);
+  CHECK(list.faults[0].layer == "conv1");
+  CHECK(list.faults[0].index == std::vector<std::int64_t>{3, 0, 2, 1});
+  CHECK(list.faults[0].bit == 15);
+  CHECK(list.faults[1].injection == 7);
+  CHECK(list.faults[1].index == std::vector<std::int64_t>{9, 63});
+  CHECK_FALSE(list.has_fault_model_column);
+}
+
+TEST_CASE("the published eight-column list is accepted", "[faultlist]") {
+  auto list = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  CHECK(list.faults.size() == 16627);
+  CHECK(list.faults.front().layer == "conv1");
+  CHECK(list.faults.front().index == std::vector<std::int64_t>{3, 0, 2, 1});
+}
+
+TEST_CASE("bad rows are refused with file and line", "[faultlist]") {
+  const std::string header = "Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",15\n";
+  CHECK_THAT(error_of(header + "1,conv9,\"(0, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3: unknown layer 'conv9'"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0)\",1\n"), StartsWith("faults.csv:3:") && Contains("rank 3"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(16, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3:") && Contains("out of range"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, -1)\",1\n"), Contains("out of range"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0)\",32\n"), StartsWith("faults.csv:3: Bit '32'"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0),1\n"), StartsWith("faults.csv:3: unterminated quoted field"));
+  CHECK_THAT(error_of(header + "x,conv1,\"(0, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3: Injection 'x'"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, a, 0, 0)\",1\n"), StartsWith("faults.csv:3: TensorIndex"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0)\",one\n"), StartsWith("faults.csv:3: Bit 'one'"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0)\"\n"), StartsWith("faults.csv:3: expected 4 fields"));
+  CHECK_THAT(error_of(header + "0,conv1,\"(0, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3: Injection 0 appears twice"));
+  CHECK_THAT(error_of("Injection,Layer,Index,Bit\n"), StartsWith("faults.csv:1: header must start with"));
+  CHECK_THAT(error_of(""), StartsWith("faults.csv:1: empty file"));
+}
+
+TEST_CASE("a fault_model column gives each row its model", "[faultlist]") {
+  auto list = parse("Injection,Layer,TensorIndex,Bit,fault_model\n0,conv1,\"(0, 0, 0, 0)\",3,stuck-at-1\n");
+  CHECK(list.has_fault_model_column);
+  CHECK(list.faults[0].model == FaultModel::kStuckAt1);
+  CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit,fault_model\n0,conv1,\"(0, 0, 0, 0)\",3,flip\n"),
+             StartsWith("faults.csv:2: fault_model 'flip'"));
+}
+
+TEST_CASE("written lists read back identically", "[faultlist]") {
+  auto faults = generate_fault_list(test::resnet20_layers(), SampleSpec{});
+  for (auto& f : faults) f.model = FaultModel::kStuckAt0;
+  std::stringstream buffer;
+  write_fault_list(buffer, faults, true);
+  auto back = parse_fault_list(buffer, "round-trip", test::resnet20_layers());
+  REQUIRE(back.faults.size() == faults.size());
+  for (std::size_t i = 0; i < faults.size(); i += 997) {
+    CHECK(back.faults[i].layer == faults[i].layer);
+    CHECK(back.faults[i].index == faults[i].index);
+    CHECK(back.faults[i].bit == faults[i].bit);
+    CHECK(back.faults[i].model == FaultModel::kStuckAt0);
+  }
+}
+
+TEST_CASE("the statistical list has the published list's size and per-layer split", "[faultlist]") {
+  const auto layers = test::resnet20_layers();
+  const auto faults = generate_fault_list(layers, SampleSpec{});
+  const auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", layers);
+  CHECK(faults.size() == published.faults.size());
+  std::map<std::string, int> ours, theirs;
+  for (const auto& f : faults) ++ours[f.layer];
+  for (const auto& f : published.faults) ++theirs[f.layer];
+  CHECK(ours == theirs);
+}
+
+TEST_CASE("the statistical list is unique, in range and reproducible from its seed", "[faultlist]") {
+  const auto layers = test::resnet20_layers();
+  const auto a = generate_fault_list(layers, SampleSpec{});
+  const auto b = generate_fault_list(layers, SampleSpec{});
+  SampleSpec other;
+  other.seed = 39;
+  const auto c = generate_fault_list(layers, other);
+  std::set<std::tuple<std::string, std::vector<std::int64_t>, int>> seen;
+  std::set<int> bits;
+  bool same_as_b = a.size() == b.size(), same_as_c = a.size() == c.size();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].injection == static_cast<std::int64_t>(i));
+    CHECK(seen.emplace(a[i].layer, a[i].index, a[i].bit).second);
+    bits.insert(a[i].bit);
+    same_as_b = same_as_b && a[i].index == b[i].index && a[i].bit == b[i].bit;
+    same_as_c = same_as_c && a[i].index == c[i].index && a[i].bit == c[i].bit;
+  }
+  CHECK(bits.size() == 32);
+  CHECK(same_as_b);
+  CHECK_FALSE(same_as_c);
+  // Every generated row is also a valid row of the model's list.
+  std::stringstream buffer;
+  write_fault_list(buffer, a, false);
+  CHECK_NOTHROW(parse_fault_list(buffer, "generated", layers));
+}
+
+TEST_CASE("sample size follows Leveugle's formula", "[faultlist]") {
+  // N = 268336 weights x 32 x 2; n = N / (1 + e^2 (N-1) / (t^2 p (1-p))) = 16624.89...
+  CHECK(statistical_sample_size(268336.0 * 64, SampleSpec{}) == Approx(16624.89).epsilon(1e-6));
+  SampleSpec loose;
+  loose.error_margin = 0.05;
+  CHECK(statistical_sample_size(1e9, loose) == Approx(665.64).epsilon(1e-4));
+}
+
+TEST_CASE("spread samples keep faults from every part of the list", "[faultlist]") {
+  const auto faults = generate_fault_list(test::resnet20_layers(), SampleSpec{});
+  const auto sample = spread_sample(faults, 100);
+  REQUIRE(sample.size() == 100);
+  CHECK(sample.front().injection == 0);
+  CHECK(sample.back().injection > static_cast<std::int64_t>(faults.size() * 98 / 100));
+}
