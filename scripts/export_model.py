@@ -25,7 +25,7 @@ from torch import nn  # noqa: E402
 
 import arch  # noqa: E402
 
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 
 
 class ExportError(RuntimeError):
@@ -83,6 +83,22 @@ def injectable_layers(model):
     return layers
 
 
+def multiply_accumulates(model, input_shape):
+    """Multiply-accumulates per image of each conv / linear layer (for throughput figures)."""
+    macs, hooks = {}, []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            def hook(mod, args, out, name=name):
+                per_output = mod.weight[0].numel()  # in/groups x kh x kw, or in_features
+                macs[name] = out[0].numel() * per_output
+            hooks.append(module.register_forward_hook(hook))
+    with torch.no_grad():
+        model(torch.zeros([1] + list(input_shape)))
+    for h in hooks:
+        h.remove()
+    return macs
+
+
 def is_plain_sequence(model, example):
     """True when running the top-level children in order gives forward's output bit for bit."""
     with torch.no_grad():
@@ -92,13 +108,13 @@ def is_plain_sequence(model, example):
         return torch.equal(x, model(example))
 
 
-def write_meta(path, entry, layers, checkpoint, sequential):
+def write_meta(path, entry, layers, checkpoint, sequential, macs):
     lines = ["# dnnfi model metadata", f"format {EXPORT_FORMAT}"]
     for key in ("name", "dataset", "classes", "input", "mean", "std"):
         lines.append(f"{key} {entry[key]}")
     lines.append(f"checkpoint {checkpoint}")
     lines.append(f"sequential {1 if sequential else 0}")
-    lines += [f"layer {name} {'x'.join(map(str, shape))}" for name, shape in layers]
+    lines += [f"layer {name} {'x'.join(map(str, shape))} {macs.get(name, 0)}" for name, shape in layers]
     tmp = f"{path}.{os.getpid()}.part"
     with open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -115,7 +131,8 @@ def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=F
     os.makedirs(out_dir, exist_ok=True)
     example = torch.randn([4] + shape, generator=torch.Generator().manual_seed(0))
     if structure_only:
-        write_meta(stem + ".meta", entry, layers, "none", is_plain_sequence(model, example))
+        write_meta(stem + ".meta", entry, layers, "none", is_plain_sequence(model, example),
+                   multiply_accumulates(model, shape))
         return stem + ".meta"
     path = locate_checkpoint(entry, weights_dir, home or default_home())
     state = load_state_dict(path)
@@ -132,7 +149,8 @@ def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=F
     tmp = f"{stem}.pt.{os.getpid()}.part"  # concurrent shards may export at once
     traced.save(tmp)
     os.replace(tmp, stem + ".pt")
-    write_meta(stem + ".meta", entry, layers, os.path.basename(path), is_plain_sequence(model, example))
+    write_meta(stem + ".meta", entry, layers, os.path.basename(path), is_plain_sequence(model, example),
+               multiply_accumulates(model, shape))
     return stem + ".pt"
 
 

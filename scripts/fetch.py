@@ -6,6 +6,7 @@ server honours Range requests), verified against the expected size and digest, a
 only then renamed to DEST, so DEST is either absent or complete and verified.
 """
 import hashlib
+import http.client
 import os
 import sys
 import time
@@ -111,7 +112,7 @@ def fetch(url, dest, sha256=None, md5=None, size=None, timeout=60):
                         out.write(block)
                         done += len(block)
                         progress.update(done)
-            except (OSError, urllib.error.URLError) as e:
+            except (OSError, urllib.error.URLError, http.client.IncompleteRead) as e:
                 raise FetchError(f"{url}: transfer interrupted after {done} bytes ({e}); run again to resume") from None
             progress.update(done, final=True)
             if length is not None and done - (have if resumed else 0) != int(length):

@@ -66,7 +66,7 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
   EvalResult result;
   for (std::int64_t first = 0; first < data.size(); first += inference.batch_size) {
     const auto length = std::min(inference.batch_size, data.size() - first);
-    const auto logits = model.forward(data.images.narrow(0, first, length).to(device));
+    const auto logits = model.forward(model.prepare_input(data.images.narrow(0, first, length)));
     result.correct += logits.argmax(/*dim=*/1).to(torch::kCPU).eq(data.labels.narrow(0, first, length))
                           .sum().item<std::int64_t>();
   }
@@ -77,6 +77,44 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
 
 std::vector<Layer> model_layers(const ModelOptions& model) {
   return prepare_model_meta(find_model(model.name, model.dataset), locations(model)).layers;
+}
+
+std::vector<ZooStatus> zoo_status(const std::optional<std::filesystem::path>& weights_dir) {
+  const auto where = resolve_locations(weights_dir, std::nullopt);
+  std::vector<ZooStatus> rows;
+  for (const auto& entry : zoo()) {
+    ZooStatus row;
+    row.entry = &entry;
+    const auto meta_path = where.home / "models" / (entry.name + "-" + entry.dataset + ".meta");
+    std::optional<ModelMeta> meta;
+    try {
+      if (std::filesystem::exists(meta_path)) meta = read_model_meta(meta_path);
+    } catch (const InputError&) {
+      // an outdated export: fall back to the formula
+    }
+    if (meta) {
+      row.fault_list_size = static_cast<std::int64_t>(generate_fault_list(meta->layers, SampleSpec{}).size());
+      row.fault_list_exact = true;
+    } else {
+      row.fault_list_size = std::llround(
+          statistical_sample_size(static_cast<double>(entry.fault_weights) * 64, SampleSpec{}));
+    }
+    if (entry.weights_file.empty()) {
+      row.checkpoint = "not published";
+    } else if (meta && meta->checkpoint == entry.weights_file) {
+      row.checkpoint = "verified";  // the exporter checked its sha256 before exporting
+    } else {
+      row.checkpoint = "missing";
+      for (const auto& dir : {where.weights_dir.value_or(""), where.home / "weights"}) {
+        const auto file = dir / entry.weights_file;
+        if (!dir.empty() && std::filesystem::exists(file) &&
+            (entry.size < 0 || static_cast<std::int64_t>(std::filesystem::file_size(file)) == entry.size))
+          row.checkpoint = "present";
+      }
+    }
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options) {
@@ -132,6 +170,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   loop.progress = options.progress && ::isatty(STDERR_FILENO);
   loop.stop = options.stop;
   auto summary = run_fault_loop(faults, runner, loop);
+  summary.macs = engine->executed_macs();
   spdlog::debug("peak cached activations: {:.1f} MiB", static_cast<double>(engine->cache_bytes()) / (1 << 20));
   return summary;
 }

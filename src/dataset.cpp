@@ -12,8 +12,23 @@ namespace {
 
 constexpr std::int64_t kCifarRecords = 10000;
 constexpr std::int64_t kCifarPixels = 3 * 32 * 32;
-constexpr std::int64_t kCifarRecordBytes = 1 + kCifarPixels;
-constexpr const char* kCifar10TestBatch = "cifar-10-batches-bin/test_batch.bin";
+
+// The two binary CIFAR test sets differ only in their label bytes.
+struct CifarFormat {
+  const char* title;
+  const char* member;         // path under the data directory
+  std::int64_t label_bytes;   // bytes before the pixels
+  std::int64_t label_offset;  // which of them is the label used
+  std::int64_t classes;
+};
+constexpr CifarFormat kCifar10{"CIFAR-10", "cifar-10-batches-bin/test_batch.bin", 1, 0, 10};
+constexpr CifarFormat kCifar100{"CIFAR-100", "cifar-100-binary/test.bin", 2, 1, 100};  // coarse, fine
+
+const CifarFormat* cifar_format(const std::string& dataset) {
+  if (dataset == "cifar10") return &kCifar10;
+  if (dataset == "cifar100") return &kCifar100;
+  return nullptr;
+}
 
 torch::Tensor normalize(torch::Tensor pixels, const std::vector<float>& mean, const std::vector<float>& std) {
   // Same float32 operations, in the same order, as torchvision's ToTensor + Normalize.
@@ -23,58 +38,74 @@ torch::Tensor normalize(torch::Tensor pixels, const std::vector<float>& mean, co
   return x.sub_(m).div_(s);
 }
 
+Dataset read_cifar(const CifarFormat& format, const std::filesystem::path& file, const std::vector<float>& mean,
+                   const std::vector<float>& std, std::int64_t limit) {
+  const std::int64_t record_bytes = format.label_bytes + kCifarPixels;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ResourceError(fmt::format("{}: cannot open the {} test set", file.string(), format.title));
+  in.seekg(0, std::ios::end);
+  const auto bytes = static_cast<std::int64_t>(in.tellg());
+  if (bytes != kCifarRecords * record_bytes)
+    throw ResourceError(fmt::format("{}: {} bytes, but the {} test set has {} (10,000 records of {}); "
+                                    "it is truncated or another file: replace it with the official one",
+                                    file.string(), bytes, format.title, kCifarRecords * record_bytes, record_bytes));
+  in.seekg(0);
+  const std::int64_t n = limit > 0 ? std::min(limit, kCifarRecords) : kCifarRecords;
+  auto raw = torch::empty({n, record_bytes}, torch::kUInt8);
+  in.read(reinterpret_cast<char*>(raw.data_ptr<std::uint8_t>()), n * record_bytes);
+  if (!in) throw ResourceError(file.string() + ": read error");
+  auto labels = raw.select(/*dim=*/1, format.label_offset).to(torch::kLong);
+  const auto bad = (labels >= format.classes).nonzero();
+  if (bad.size(0) > 0) {
+    const auto record = bad[0].item<std::int64_t>();
+    throw ResourceError(fmt::format("{}: record {} has label {}, {} labels are 0..{}; not a {} test set",
+                                    file.string(), record, labels[record].item<std::int64_t>(), format.title,
+                                    format.classes - 1, format.title));
+  }
+  auto pixels = raw.narrow(/*dim=*/1, format.label_bytes, kCifarPixels).reshape({n, 3, 32, 32});
+  return Dataset{normalize(pixels, mean, std).contiguous(), labels.contiguous()};
+}
+
 }  // namespace
 
 Dataset read_cifar10(const std::filesystem::path& file, const std::vector<float>& mean,
                      const std::vector<float>& std, std::int64_t limit) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ResourceError(file.string() + ": cannot open the CIFAR-10 test batch");
-  in.seekg(0, std::ios::end);
-  const auto bytes = static_cast<std::int64_t>(in.tellg());
-  if (bytes != kCifarRecords * kCifarRecordBytes)
-    throw ResourceError(fmt::format("{}: {} bytes, but the CIFAR-10 test batch has {} (10,000 records of {}); "
-                                    "it is truncated or another file: replace it with the official one",
-                                    file.string(), bytes, kCifarRecords * kCifarRecordBytes, kCifarRecordBytes));
-  in.seekg(0);
-  const std::int64_t n = limit > 0 ? std::min(limit, kCifarRecords) : kCifarRecords;
-  auto raw = torch::empty({n, kCifarRecordBytes}, torch::kUInt8);
-  in.read(reinterpret_cast<char*>(raw.data_ptr<std::uint8_t>()), n * kCifarRecordBytes);
-  if (!in) throw ResourceError(file.string() + ": read error");
-  auto labels = raw.select(/*dim=*/1, /*index=*/0).to(torch::kLong);
-  const auto bad = (labels > 9).nonzero();
-  if (bad.size(0) > 0) {
-    const auto record = bad[0].item<std::int64_t>();
-    throw ResourceError(fmt::format("{}: record {} has label {}, CIFAR-10 labels are 0..9; not a CIFAR-10 "
-                                    "test batch", file.string(), record, labels[record].item<std::int64_t>()));
-  }
-  auto pixels = raw.narrow(/*dim=*/1, /*start=*/1, kCifarPixels).reshape({n, 3, 32, 32});
-  return Dataset{normalize(pixels, mean, std).contiguous(), labels.contiguous()};
+  return read_cifar(kCifar10, file, mean, std, limit);
+}
+
+Dataset read_cifar100(const std::filesystem::path& file, const std::vector<float>& mean,
+                      const std::vector<float>& std, std::int64_t limit) {
+  return read_cifar(kCifar100, file, mean, std, limit);
 }
 
 std::filesystem::path locate_test_set(const std::string& dataset, const Locations& where) {
-  if (dataset != "cifar10")
+  const CifarFormat* format = cifar_format(dataset);
+  if (format == nullptr)
     throw ResourceError("the " + dataset + " test set is not supported by this version of dnnfi yet");
   if (where.data_dir) {
-    auto file = *where.data_dir / kCifar10TestBatch;
+    auto file = *where.data_dir / format->member;
     if (!std::filesystem::exists(file))
-      throw ResourceError(file.string() + " does not exist; --data-dir / DNNFI_DATA_DIR must hold "
-                          "cifar-10-batches-bin/ from the official CIFAR-10 binary archive");
+      throw ResourceError(fmt::format("{} does not exist; --data-dir / DNNFI_DATA_DIR must hold {} from the "
+                                      "official {} binary archive", file.string(), format->member, format->title));
     return file;
   }
   const auto root = where.home / "data";
-  auto file = root / kCifar10TestBatch;
+  auto file = root / format->member;
   if (std::filesystem::exists(file)) return file;
-  spdlog::info("the CIFAR-10 test set is not in {}: downloading it", root.string());
+  spdlog::info("the {} test set is not in {}: downloading it", format->title, root.string());
   const int status = run_process({python_interpreter(), (scripts_dir() / "prepare_data.py").string(), dataset,
                                   root.string()});
   if (status != 0 || !std::filesystem::exists(file))
-    throw ResourceError("could not download the CIFAR-10 test set (message above); download "
-                        "cifar-10-binary.tar.gz by hand and pass --data-dir DIR holding its cifar-10-batches-bin/");
+    throw ResourceError(fmt::format("could not download the {} test set (message above); download the official "
+                                    "binary archive by hand and pass --data-dir DIR holding {}",
+                                    format->title, format->member));
   return file;
 }
 
 Dataset load_test_set(const ZooEntry& entry, const Locations& where, std::int64_t limit) {
-  return read_cifar10(locate_test_set(entry.dataset, where), entry.mean, entry.std, limit);
+  const auto file = locate_test_set(entry.dataset, where);
+  if (entry.dataset == "cifar100") return read_cifar100(file, entry.mean, entry.std, limit);
+  return read_cifar10(file, entry.mean, entry.std, limit);
 }
 
 }  // namespace dnnfi

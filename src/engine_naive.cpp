@@ -23,6 +23,7 @@ class NaiveEngine final : public Engine {
 
   std::string name() const override { return "naive"; }
 
+
   torch::Tensor golden_logits() override {
     if (!golden_.defined()) golden_ = infer_all();
     return golden_;
@@ -39,6 +40,9 @@ class NaiveEngine final : public Engine {
     const auto golden = golden_logits();
     ScopedFault patch(model_, fault, fault_model);
     Counts counts;
+    double model_macs = 0;
+    for (const auto& layer : model_.meta().layers) model_macs += static_cast<double>(layer.macs);
+    executed_macs_ += model_macs * static_cast<double>(data_.size());
     for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
       counts += classify(golden.narrow(0, start, length), model_.forward(device_batch(data_, model_, start, length)));
     });
@@ -72,7 +76,7 @@ Counts Engine::evaluate(const Fault& fault, FaultModel model) {
 }
 
 torch::Tensor device_batch(const Dataset& data, const Model& model, std::int64_t start, std::int64_t length) {
-  return data.images.narrow(/*dim=*/0, start, length).to(model.device(), /*non_blocking=*/false);
+  return model.prepare_input(data.images.narrow(/*dim=*/0, start, length));
 }
 
 std::unique_ptr<Engine> make_naive_engine(Model& model, const Dataset& data, const EngineOptions& options) {

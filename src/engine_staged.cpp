@@ -18,6 +18,7 @@ struct Stage {
   std::string prefix;  // module path, e.g. "layer2.1"
   torch::jit::Module module;
   bool restart_point = false;  // holds an injectable layer: its input is cached
+  bool cached = false;         // input cached: a restart point, or right after one (early exit)
 };
 
 bool is_sequential(const torch::jit::Module& module) {
@@ -53,10 +54,16 @@ class StagedEngine final : public Engine {
       it->restart_point = true;
       stage_of_layer_[layer.name] = static_cast<std::size_t>(it - stages_.begin());
     }
+    stage_macs_.assign(stages_.size(), 0);
+    for (const auto& layer : model_.meta().layers)
+      stage_macs_[stage_of_layer_[layer.name]] += static_cast<double>(layer.macs);
+    for (std::size_t s = 0; s < stages_.size(); ++s)
+      stages_[s].cached = stages_[s].restart_point || (s > 0 && stages_[s - 1].restart_point);
     chunk_ = plan_chunk(options.memory_limit);
   }
 
   std::string name() const override { return "staged"; }
+
   std::int64_t cache_bytes() const override { return peak_cache_bytes_; }
 
   torch::Tensor golden_logits() override {
@@ -94,6 +101,7 @@ class StagedEngine final : public Engine {
         for (std::size_t i = first; i < last; ++i)
           if (!done(i, counts[i - first])) return;
     }
+    spdlog::debug("staged engine: {} batches masked at a stage boundary so far", early_exits_);
   }
 
  private:
@@ -110,7 +118,7 @@ class StagedEngine final : public Engine {
     auto x = device_batch(data_, model_, 0, std::min<std::int64_t>(1, data_.size()));
     std::int64_t per_image = 0;
     for (auto& stage : stages_) {
-      if (stage.restart_point) per_image += x.numel() * static_cast<std::int64_t>(x.element_size());
+      if (stage.cached) per_image += x.numel() * static_cast<std::int64_t>(x.element_size());
       x = stage.module.forward({x}).toTensor();
     }
     per_image = std::max<std::int64_t>(per_image, 1);
@@ -128,7 +136,7 @@ class StagedEngine final : public Engine {
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
       auto x = device_batch(data_, model_, chunk_start + offset, length);
       for (std::size_t s = 0; s < stages_.size(); ++s) {
-        if (stages_[s].restart_point) {
+        if (stages_[s].cached) {
           cache_[s].push_back(x);
           bytes += x.numel() * static_cast<std::int64_t>(x.element_size());
         }
@@ -147,15 +155,34 @@ class StagedEngine final : public Engine {
     Counts counts;
     std::size_t b = 0;
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
-      counts += classify(golden.narrow(0, chunk_start + offset, length), run_from(stage, cache_[stage][b++]));
+      const auto golden_batch = golden.narrow(0, chunk_start + offset, length);
+      auto x = cache_[stage][b];
+      for (std::size_t s = stage; s < stages_.size(); ++s) {
+        x = stages_[s].module.forward({x}).toTensor();
+        executed_macs_ += stage_macs_[s] * static_cast<double>(length);
+        // Early exit: a stage output bit-identical to golden means the whole batch is masked.
+        if (s + 1 < stages_.size() && stages_[s + 1].cached && bit_equal(x, cache_[s + 1][b])) {
+          x = golden_batch;
+          ++early_exits_;
+          break;
+        }
+      }
+      counts += classify(golden_batch, x);
+      ++b;
     });
     return counts;
+  }
+
+  static bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
+    return a.view(torch::kInt32).equal(b.view(torch::kInt32));
   }
 
   Model& model_;
   const Dataset& data_;
   std::int64_t batch_;
   std::vector<Stage> stages_;
+  std::int64_t early_exits_ = 0;
+  std::vector<double> stage_macs_;  // conv/linear MACs per image of each stage
   std::unordered_map<std::string, std::size_t> stage_of_layer_;
   std::int64_t chunk_ = 0;
   std::vector<std::vector<torch::Tensor>> cache_;  // [stage][batch] golden stage inputs

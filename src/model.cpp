@@ -11,7 +11,7 @@
 namespace dnnfi {
 namespace {
 
-constexpr int kExportFormat = 1;  // bump with scripts/export_model.py's EXPORT_FORMAT
+constexpr int kExportFormat = 2;  // bump with scripts/export_model.py's EXPORT_FORMAT
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;
@@ -96,9 +96,10 @@ ModelMeta read_model_meta(const std::filesystem::path& path) {
         meta.sequential = value == "1";
       } else if (key == "layer") {
         const auto parts = split(value, ' ');
-        if (parts.size() != 2) throw InputError(path.string(), line_no, "expected 'layer NAME SHAPE'");
+        if (parts.size() != 3) throw InputError(path.string(), line_no, "expected 'layer NAME SHAPE MACS'");
         Layer layer{parts[0], {}};
         for (const auto& d : split(parts[1], 'x')) layer.shape.push_back(std::stoll(d));
+        layer.macs = std::stoll(parts[2]);
         meta.layers.push_back(std::move(layer));
       }
     } catch (const std::logic_error&) {  // std::stoi and friends
@@ -124,10 +125,13 @@ ModelFiles prepare_model(const ZooEntry& entry, const Locations& where) {
   return files;
 }
 
-Model::Model(torch::jit::Module module, ModelMeta meta, torch::Device device)
-    : module_(std::move(module)), meta_(std::move(meta)), device_(device) {
+Model::Model(torch::jit::Module module, ModelMeta meta, torch::Device device, bool channels_last)
+    : module_(std::move(module)), meta_(std::move(meta)), device_(device), channels_last_(channels_last) {
+  torch::NoGradGuard no_grad;
   for (const auto& p : module_.named_parameters(/*recurse=*/true)) {
     p.value.set_requires_grad(false);
+    if (channels_last_ && p.value.dim() == 4)
+      p.value.set_data(p.value.contiguous(at::MemoryFormat::ChannelsLast));
     const std::string suffix = ".weight";
     if (p.name.size() > suffix.size() && p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0)
       weights_[p.name.substr(0, p.name.size() - suffix.size())] = p.value;
@@ -140,7 +144,7 @@ Model::Model(torch::jit::Module module, ModelMeta meta, torch::Device device)
   }
 }
 
-Model Model::load(const ModelFiles& files, const torch::Device& device) {
+Model Model::load(const ModelFiles& files, const torch::Device& device, bool channels_last) {
   ModelMeta meta = read_model_meta(files.meta);
   torch::jit::Module module;
   try {
@@ -153,7 +157,12 @@ Model Model::load(const ModelFiles& files, const torch::Device& device) {
   // Run graphs as exported: no profiling-driven rewrites that could change kernels between
   // the golden and the faulty passes.
   torch::jit::setGraphExecutorOptimize(false);
-  return Model(std::move(module), std::move(meta), device);
+  return Model(std::move(module), std::move(meta), device, channels_last);
+}
+
+torch::Tensor Model::prepare_input(const torch::Tensor& batch) const {
+  auto x = batch.to(device_);
+  return channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
 }
 
 torch::Tensor Model::forward(const torch::Tensor& batch) {
@@ -169,16 +178,18 @@ torch::Tensor Model::weight(const std::string& layer) const {
 ScopedFault::ScopedFault(const Model& model, const Fault& fault, FaultModel fault_model) {
   torch::NoGradGuard no_grad;
   torch::Tensor weight = model.weight(fault.layer);
-  slot_ = weight.view(-1).narrow(/*dim=*/0, flat_offset(weight.sizes().vec(), fault.index), /*length=*/1);
+  // A view by index works whatever the weight's memory format (NCHW or channels-last).
+  slot_ = weight;
+  for (auto i : fault.index) slot_ = slot_.select(/*dim=*/0, i);
   original_ = slot_.to(torch::kCPU).item<float>();
   faulty_ = apply_fault(original_, fault.bit, fault_model);
   // from_blob + copy_ move raw bits, so NaN payloads and signed zeros survive on every device.
-  slot_.copy_(torch::from_blob(&faulty_, {1}, torch::kFloat));
+  slot_.copy_(torch::from_blob(&faulty_, {}, torch::kFloat));
 }
 
 ScopedFault::~ScopedFault() {
   torch::NoGradGuard no_grad;
-  slot_.copy_(torch::from_blob(&original_, {1}, torch::kFloat));
+  slot_.copy_(torch::from_blob(&original_, {}, torch::kFloat));
 }
 
 }  // namespace dnnfi

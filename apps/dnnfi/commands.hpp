@@ -6,6 +6,7 @@ namespace dnnfi::cli {
 
 void setup_eval(CLI::App& app);
 void setup_layers(CLI::App& app);
+void setup_models(CLI::App& app);
 void setup_faultlist(CLI::App& app);
 void setup_run(CLI::App& app);
 

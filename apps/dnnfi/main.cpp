@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   app.add_flag_callback("-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "debug logging");
   dnnfi::cli::setup_eval(app);
   dnnfi::cli::setup_layers(app);
+  dnnfi::cli::setup_models(app);
   dnnfi::cli::setup_faultlist(app);
   dnnfi::cli::setup_run(app);
 

@@ -48,6 +48,9 @@ void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
   if (s.ran > 0 && s.seconds > 0)
     fmt::print("  speed         {:.2f} faults/s, {:.0f} fault-images/s ({:.1f} s)\n", s.ran / s.seconds,
                static_cast<double>(s.ran) * static_cast<double>(s.images) / s.seconds, s.seconds);
+  if (s.macs > 0 && s.seconds > 0)
+    fmt::print("  work          {:.1f} GFLOP in conv/linear layers, {:.1f} GFLOP/s\n", 2 * s.macs / 1e9,
+               2 * s.macs / 1e9 / s.seconds);
 }
 
 }  // namespace

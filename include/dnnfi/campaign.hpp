@@ -17,6 +17,7 @@ struct CampaignSummary {
   std::size_t ran = 0;       // rows computed now
   Counts totals;             // over every row of the campaign present in the file
   double seconds = 0;        // spent running faults now
+  double macs = 0;           // conv/linear multiply-accumulates spent now (0: unknown)
   std::int64_t images = 0;   // per fault
   bool complete() const { return resumed + ran == faults; }
 };
@@ -34,6 +35,7 @@ class EngineRunner final : public FaultRunner {
   void run(const std::vector<Fault>& faults, FaultModel default_model, const Engine::Done& done) override {
     engine_.run(faults, default_model, done);
   }
+
 
  private:
   Engine& engine_;

@@ -40,6 +40,15 @@ EvalResult evaluate(const ModelOptions& model, const InferenceOptions& inference
 
 std::vector<Layer> model_layers(const ModelOptions& model);
 
+// One row of `dnnfi models`.
+struct ZooStatus {
+  const ZooEntry* entry = nullptr;
+  std::int64_t fault_list_size = 0;  // the default statistical list's size
+  bool fault_list_exact = false;     // false: from the formula, layers not exported yet
+  std::string checkpoint;            // "verified", "present", "missing", "not published"
+};
+std::vector<ZooStatus> zoo_status(const std::optional<std::filesystem::path>& weights_dir);
+
 struct FaultListOptions {
   SampleSpec spec;
   std::optional<FaultModel> fault_model;  // written as a fault_model column; Default: none (bit-flip)

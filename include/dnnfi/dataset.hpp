@@ -23,6 +23,11 @@ struct Dataset {
 Dataset read_cifar10(const std::filesystem::path& file, const std::vector<float>& mean,
                      const std::vector<float>& std, std::int64_t limit = 0);
 
+// CIFAR-100 binary test set: 10,000 records of a coarse and a fine label byte + 3,072 pixel
+// bytes; the fine label (0..99) is used, as the zoo's CIFAR-100 models predict it.
+Dataset read_cifar100(const std::filesystem::path& file, const std::vector<float>& mean,
+                      const std::vector<float>& std, std::int64_t limit = 0);
+
 // The test-set file for `dataset`: under --data-dir / DNNFI_DATA_DIR when given, else under
 // DNNFI_HOME/data, downloaded from the official archive (and verified) when missing.
 std::filesystem::path locate_test_set(const std::string& dataset, const Locations& where);

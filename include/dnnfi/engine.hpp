@@ -39,8 +39,13 @@ class Engine {
   virtual void run(const std::vector<Fault>& faults, FaultModel default_model, const Done& done) = 0;
   // One fault, for tests and tools.
   Counts evaluate(const Fault& fault, FaultModel model);
+  // Conv/linear multiply-accumulates spent on faulty runs so far (what was really computed).
+  double executed_macs() const { return executed_macs_; }
   // Peak bytes of cached activations the engine holds.
   virtual std::int64_t cache_bytes() const { return 0; }
+
+ protected:
+  double executed_macs_ = 0;
 };
 
 // The model and data set must outlive the engine. Images are batched in order, the last

@@ -22,6 +22,7 @@ float apply_fault(float value, int bit, FaultModel model);
 struct Layer {
   std::string name;             // PyTorch module name, e.g. "layer2.0.conv1"
   std::vector<std::int64_t> shape;  // weight shape, (out, in, kh, kw) or (out, in)
+  std::int64_t macs = 0;            // multiply-accumulates per image (0: unknown)
   std::int64_t numel() const;
 };
 

@@ -44,21 +44,25 @@ ModelFiles prepare_model(const ZooEntry& entry, const Locations& where);
 
 class Model {
  public:
-  // Loads an export onto `device` in eval mode with gradients off.
-  static Model load(const ModelFiles& files, const torch::Device& device);
+  // Loads an export onto `device` in eval mode with gradients off. With `channels_last`
+  // 4-D weights (and the inputs the engines feed) use NHWC, oneDNN's native layout.
+  static Model load(const ModelFiles& files, const torch::Device& device, bool channels_last = true);
 
   const ModelMeta& meta() const { return meta_; }
   torch::jit::Module& module() { return module_; }
   const torch::Device& device() const { return device_; }
+  // Puts a batch on the model's device in the model's memory format.
+  torch::Tensor prepare_input(const torch::Tensor& batch) const;
   torch::Tensor forward(const torch::Tensor& batch);
   // The weight parameter of an injectable layer (shares storage with the module).
   torch::Tensor weight(const std::string& layer) const;
 
  private:
-  Model(torch::jit::Module module, ModelMeta meta, torch::Device device);
+  Model(torch::jit::Module module, ModelMeta meta, torch::Device device, bool channels_last);
   torch::jit::Module module_;
   ModelMeta meta_;
   torch::Device device_;
+  bool channels_last_;
   std::unordered_map<std::string, torch::Tensor> weights_;
 };
 
@@ -74,7 +78,7 @@ class ScopedFault {
   float faulty() const { return faulty_; }
 
  private:
-  torch::Tensor slot_;  // a one-element view of the weight
+  torch::Tensor slot_;  // a 0-dim view of the faulted weight
   float original_, faulty_;
 };
 
