@@ -25,7 +25,7 @@ from torch import nn  # noqa: E402
 
 import arch  # noqa: E402
 
-EXPORT_FORMAT = 2
+EXPORT_FORMAT = 3
 
 
 class ExportError(RuntimeError):
@@ -108,13 +108,36 @@ def is_plain_sequence(model, example):
         return torch.equal(x, model(example))
 
 
-def write_meta(path, entry, layers, checkpoint, sequential, macs):
+def conv_geometry(model):
+    """stride, padding, dilation and groups of every zero-padded Conv2d, for engines that
+    recompute a single output channel."""
+    lines = []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d) and m.padding_mode == "zeros" and not isinstance(m.padding, str):
+            pair = lambda v: ",".join(map(str, v))  # noqa: E731
+            lines.append(f"conv {name} {pair(m.stride)} {pair(m.padding)} {pair(m.dilation)} {m.groups}")
+    return lines
+
+
+def residual_plans(model):
+    """Blocks computing post(main(x) + shortcut(x)), as their classes declare them."""
+    lines = []
+    for name, m in model.named_modules():
+        plan = getattr(type(m), "dnnfi_residual", None)
+        if plan:
+            main, shortcut, post = plan
+            lines.append(f"residual {name} {','.join(main)} {shortcut} {post}")
+    return lines
+
+
+def write_meta(path, entry, layers, checkpoint, sequential, macs, structure=()):
     lines = ["# dnnfi model metadata", f"format {EXPORT_FORMAT}"]
     for key in ("name", "dataset", "classes", "input", "mean", "std"):
         lines.append(f"{key} {entry[key]}")
     lines.append(f"checkpoint {checkpoint}")
     lines.append(f"sequential {1 if sequential else 0}")
     lines += [f"layer {name} {'x'.join(map(str, shape))} {macs.get(name, 0)}" for name, shape in layers]
+    lines += list(structure)
     tmp = f"{path}.{os.getpid()}.part"
     with open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -150,7 +173,7 @@ def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=F
     traced.save(tmp)
     os.replace(tmp, stem + ".pt")
     write_meta(stem + ".meta", entry, layers, os.path.basename(path), is_plain_sequence(model, example),
-               multiply_accumulates(model, shape))
+               multiply_accumulates(model, shape), conv_geometry(model) + residual_plans(model))
     return stem + ".pt"
 
 

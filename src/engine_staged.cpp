@@ -1,7 +1,13 @@
-// Restart engine: the golden pass caches the input of every stage (top-level child, or
-// block of a top-level Sequential) that holds an injectable layer; a fault reruns only
-// from its layer's stage. With the same batching and kernels, every stage sees bit-for-bit
-// the input it would see in a full run, so results equal the naive engine's.
+// Restart engine. The golden pass caches activations at stage boundaries (each top-level
+// child, or block of a top-level Sequential) and, inside residual blocks that declare their
+// structure, at each conv; a fault reruns only from its own layer:
+//  - a conv weight fault changes one output channel, so that channel alone is recomputed
+//    on the cached golden input (a one-output-channel conv gives bit-for-bit that channel
+//    of the full conv) and spliced into the cached golden conv output;
+//  - a batch whose faulty channel, or whose output at a later stage boundary, is
+//    bit-identical to golden is masked as a whole and stops there.
+// With the same batching and kernels every step sees bit-for-bit the input it would see in
+// a full run, so results equal the naive engine's; the test suite checks it on every layer.
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -14,34 +20,87 @@
 namespace dnnfi {
 namespace {
 
+using torch::jit::Module;
+
 struct Stage {
   std::string prefix;  // module path, e.g. "layer2.1"
-  torch::jit::Module module;
+  Module module;
   bool restart_point = false;  // holds an injectable layer: its input is cached
   bool cached = false;         // input cached: a restart point, or right after one (early exit)
+  bool single_conv = false;    // the stage is itself a conv layer whose channels can be recomputed
+  // Residual structure post(main(x) + shortcut(x)), when declared and verified.
+  bool residual = false;
+  std::vector<std::string> main_names;  // full layer names of the main-path children
+  std::vector<Module> main;
+  Module shortcut, post;
+  std::vector<bool> main_conv;  // main[k] is a conv whose channels can be recomputed
 };
 
-bool is_sequential(const torch::jit::Module& module) {
+bool is_sequential(const Module& module) {
   const auto type = module.type()->name();
   return type && type->name().find("Sequential") != std::string::npos;
-}
-
-std::vector<Stage> split_stages(const torch::jit::Module& root) {
-  std::vector<Stage> stages;
-  for (const auto& child : root.named_children()) {
-    if (is_sequential(child.value)) {
-      for (const auto& block : child.value.named_children())
-        stages.push_back({child.name + "." + block.name, block.value});
-    } else {
-      stages.push_back({child.name, child.value});
-    }
-  }
-  return stages;
 }
 
 bool holds(const std::string& prefix, const std::string& layer) {
   return layer == prefix || (layer.size() > prefix.size() && layer.compare(0, prefix.size(), prefix) == 0 &&
                              layer[prefix.size()] == '.');
+}
+
+bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.sizes() == b.sizes() && a.view(torch::kInt32).equal(b.view(torch::kInt32));
+}
+
+Module child(const Module& parent, const std::string& name) {
+  for (const auto& c : parent.named_children())
+    if (c.name == name) return c.value;
+  throw Error(ExitCode::kFailure, "declared child '" + name + "' not found");
+}
+
+std::vector<Stage> split_stages(Model& model) {
+  std::vector<Stage> stages;
+  auto add = [&](std::string prefix, const Module& module) {
+    Stage stage;
+    stage.prefix = std::move(prefix);
+    stage.module = module;
+    stages.push_back(std::move(stage));
+  };
+  for (const auto& c : model.module().named_children()) {
+    if (is_sequential(c.value)) {
+      for (const auto& block : c.value.named_children()) add(c.name + "." + block.name, block.value);
+    } else {
+      add(c.name, c.value);
+    }
+  }
+  const auto& meta = model.meta();
+  auto recomputable = [&](const std::string& layer) {
+    auto g = meta.convs.find(layer);
+    return g != meta.convs.end() && g->second.groups == 1;
+  };
+  for (auto& stage : stages) {
+    stage.single_conv = recomputable(stage.prefix);
+    for (const auto& plan : meta.residuals) {
+      if (plan.block != stage.prefix) continue;
+      stage.residual = true;
+      for (const auto& name : plan.main) {
+        stage.main_names.push_back(plan.block + "." + name);
+        stage.main.push_back(child(stage.module, name));
+        stage.main_conv.push_back(recomputable(stage.main_names.back()));
+      }
+      stage.shortcut = child(stage.module, plan.shortcut);
+      stage.post = child(stage.module, plan.post);
+    }
+  }
+  return stages;
+}
+
+// A traced child that did no tensor work (nn.Identity) keeps a forward without inputs.
+bool is_traced_identity(const Module& m) {
+  return m.get_method("forward").function().getSchema().arguments().size() == 1;
+}
+
+torch::Tensor forward(Module& m, const torch::Tensor& x) {
+  if (is_traced_identity(m)) return x;
+  return m.forward({x}).toTensor();
 }
 
 class StagedEngine final : public Engine {
@@ -53,27 +112,37 @@ class StagedEngine final : public Engine {
       if (it == stages_.end()) throw Error(ExitCode::kFailure, "layer " + layer.name + " is in no stage");
       it->restart_point = true;
       stage_of_layer_[layer.name] = static_cast<std::size_t>(it - stages_.begin());
+      layer_macs_[layer.name] = static_cast<double>(layer.macs);
     }
     stage_macs_.assign(stages_.size(), 0);
     for (const auto& layer : model_.meta().layers)
       stage_macs_[stage_of_layer_[layer.name]] += static_cast<double>(layer.macs);
-    for (std::size_t s = 0; s < stages_.size(); ++s)
+    for (std::size_t s = 0; s < stages_.size(); ++s) {
       stages_[s].cached = stages_[s].restart_point || (s > 0 && stages_[s - 1].restart_point);
+      // A single-conv stage splices into its output, the next stage's cached input.
+      if (stages_[s].single_conv && (s + 1 >= stages_.size() || !stages_[s + 1].cached)) stages_[s].single_conv = false;
+    }
+    verify_residual_plans();
     chunk_ = plan_chunk(options.memory_limit);
   }
 
   std::string name() const override { return "staged"; }
-
   std::int64_t cache_bytes() const override { return peak_cache_bytes_; }
 
+  // Golden logits come from the cached pass itself when the whole test set is one chunk;
+  // otherwise from a plain pass, and every chunk's cached pass is checked against them.
   torch::Tensor golden_logits() override {
     if (!golden_.defined()) {
       torch::InferenceMode inference;
-      std::vector<torch::Tensor> parts;
-      for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
-        parts.push_back(run_from(0, device_batch(data_, model_, start, length)));
-      });
-      golden_ = torch::cat(parts);
+      if (chunk_ >= data_.size()) {
+        fill_cache(0, data_.size(), {});
+      } else {
+        std::vector<torch::Tensor> parts;
+        for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
+          parts.push_back(golden_batch_pass(device_batch(data_, model_, start, length), nullptr));
+        });
+        golden_ = torch::cat(parts);
+      }
     }
     return golden_;
   }
@@ -90,7 +159,7 @@ class StagedEngine final : public Engine {
       std::vector<Counts> counts(last - first);
       for (std::int64_t chunk_start = 0; chunk_start < data_.size(); chunk_start += chunk_) {
         const std::int64_t chunk_length = std::min(chunk_, data_.size() - chunk_start);
-        fill_cache(chunk_start, chunk_length);
+        fill_cache(chunk_start, chunk_length, golden);
         for (std::size_t i = first; i < last; ++i) {
           counts[i - first] += evaluate_chunk(faults[i], faults[i].model.value_or(default_model), golden,
                                               chunk_start, chunk_length);
@@ -101,27 +170,88 @@ class StagedEngine final : public Engine {
         for (std::size_t i = first; i < last; ++i)
           if (!done(i, counts[i - first])) return;
     }
-    spdlog::debug("staged engine: {} batches masked at a stage boundary so far", early_exits_);
+    spdlog::debug("staged engine: {} batches masked early", early_exits_);
   }
 
  private:
   static constexpr std::size_t kFaultsPerGroup = 256;  // amortizes one golden sweep per chunk
 
-  torch::Tensor run_from(std::size_t stage, torch::Tensor x) {
-    for (std::size_t s = stage; s < stages_.size(); ++s) x = stages_[s].module.forward({x}).toTensor();
+  // Golden activations of one batch: stage inputs, and inside residual stages each conv's
+  // input and output. `store` false only measures their size.
+  struct BatchCache {
+    std::vector<torch::Tensor> stage_in;                 // [stage]
+    std::vector<std::vector<torch::Tensor>> conv_in, conv_out;  // [stage][main child]
+  };
+
+  torch::Tensor run_residual(Stage& stage, const torch::Tensor& x, BatchCache* cache, std::size_t s) {
+    auto y = x;
+    for (std::size_t k = 0; k < stage.main.size(); ++k) {
+      if (cache && stage.main_conv[k] && k > 0) cache->conv_in[s][k] = y;
+      y = forward(stage.main[k], y);
+      if (cache && stage.main_conv[k]) cache->conv_out[s][k] = y;
+    }
+    return forward(stage.post, y + forward(stage.shortcut, x));
+  }
+
+  torch::Tensor golden_batch_pass(torch::Tensor x, BatchCache* cache) {
+    if (cache) {
+      cache->stage_in.assign(stages_.size(), {});
+      cache->conv_in.assign(stages_.size(), {});
+      cache->conv_out.assign(stages_.size(), {});
+    }
+    for (std::size_t s = 0; s < stages_.size(); ++s) {
+      auto& stage = stages_[s];
+      if (cache && stage.cached) cache->stage_in[s] = x;
+      if (stage.residual) {
+        if (cache) {
+          cache->conv_in[s].assign(stage.main.size(), {});
+          cache->conv_out[s].assign(stage.main.size(), {});
+        }
+        x = run_residual(stage, x, cache, s);
+      } else {
+        x = forward(stage.module, x);
+      }
+    }
     return x;
   }
 
-  // Images per chunk: whole batches whose cached stage inputs fit the memory limit.
+  static std::int64_t bytes_of(const BatchCache& c) {
+    std::int64_t bytes = 0;
+    auto add = [&](const torch::Tensor& t) {
+      if (t.defined()) bytes += t.numel() * static_cast<std::int64_t>(t.element_size());
+    };
+    for (const auto& t : c.stage_in) add(t);
+    for (const auto& v : c.conv_in) for (const auto& t : v) add(t);
+    for (const auto& v : c.conv_out) for (const auto& t : v) add(t);
+    return bytes;
+  }
+
+  // Residual structure must reproduce the block's own forward bit for bit, else the block
+  // is restarted as a whole.
+  // Checked on a full batch and on the last, partial one: kernels may depend on batch size.
+  void verify_residual_plans() {
+    torch::InferenceMode inference;
+    const std::int64_t last = (data_.size() - 1) / batch_ * batch_;
+    for (std::int64_t start : {std::int64_t{0}, last}) {
+      auto x = device_batch(data_, model_, start, std::min(batch_, data_.size() - start));
+      for (auto& stage : stages_) {
+        const auto expected = forward(stage.module, x);
+        if (stage.residual && !bit_equal(run_residual(stage, x, nullptr, 0), expected)) {
+          spdlog::warn("{}: declared residual structure does not reproduce its forward; restarting it whole",
+                       stage.prefix);
+          stage.residual = false;
+        }
+        x = expected;
+      }
+    }
+  }
+
+  // Images per chunk: whole batches whose cached activations fit the memory limit.
   std::int64_t plan_chunk(std::int64_t memory_limit) {
     torch::InferenceMode inference;
-    auto x = device_batch(data_, model_, 0, std::min<std::int64_t>(1, data_.size()));
-    std::int64_t per_image = 0;
-    for (auto& stage : stages_) {
-      if (stage.cached) per_image += x.numel() * static_cast<std::int64_t>(x.element_size());
-      x = stage.module.forward({x}).toTensor();
-    }
-    per_image = std::max<std::int64_t>(per_image, 1);
+    BatchCache probe;
+    golden_batch_pass(device_batch(data_, model_, 0, std::min<std::int64_t>(1, data_.size())), &probe);
+    const std::int64_t per_image = std::max<std::int64_t>(bytes_of(probe), 1);
     const std::int64_t batches = std::max<std::int64_t>(1, memory_limit / (per_image * batch_));
     const std::int64_t chunk = std::min(data_.size(), batches * batch_);
     spdlog::debug("staged engine: {} stages, {} bytes cached per image, chunks of {} images", stages_.size(),
@@ -129,23 +259,43 @@ class StagedEngine final : public Engine {
     return chunk;
   }
 
-  void fill_cache(std::int64_t chunk_start, std::int64_t chunk_length) {
+  void fill_cache(std::int64_t chunk_start, std::int64_t chunk_length, const torch::Tensor& golden) {
     if (cached_start_ == chunk_start && cached_length_ == chunk_length) return;
-    cache_.assign(stages_.size(), {});
+    cache_.clear();
     std::int64_t bytes = 0;
+    std::vector<torch::Tensor> logits;
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
-      auto x = device_batch(data_, model_, chunk_start + offset, length);
-      for (std::size_t s = 0; s < stages_.size(); ++s) {
-        if (stages_[s].cached) {
-          cache_[s].push_back(x);
-          bytes += x.numel() * static_cast<std::int64_t>(x.element_size());
-        }
-        x = stages_[s].module.forward({x}).toTensor();
-      }
+      BatchCache c;
+      logits.push_back(golden_batch_pass(device_batch(data_, model_, chunk_start + offset, length), &c));
+      // Every chunk's cached pass must reproduce the golden logits, or no result could be trusted.
+      if (golden.defined() && !bit_equal(logits.back(), golden.narrow(0, chunk_start + offset, length)))
+        throw Error(ExitCode::kFailure, "staged engine: cached golden pass differs from the golden logits; "
+                                        "use --engine naive");
+      bytes += bytes_of(c);
+      cache_.push_back(std::move(c));
     });
+    if (!golden.defined()) golden_ = torch::cat(logits);
     peak_cache_bytes_ = std::max(peak_cache_bytes_, bytes);
     cached_start_ = chunk_start;
     cached_length_ = chunk_length;
+  }
+
+  // The faulty conv's output: golden output with channel `o` recomputed on the golden input.
+  // Returns an undefined tensor when that channel is bit-identical to golden (all masked).
+  torch::Tensor splice_channel(const Fault& fault, const torch::Tensor& input, const torch::Tensor& golden_out,
+                               std::int64_t length) {
+    const auto& g = model_.meta().convs.at(fault.layer);
+    const std::int64_t o = fault.index[0];
+    const auto weight = model_.weight(fault.layer).narrow(/*dim=*/0, o, /*length=*/1);
+    auto bias = model_.bias(fault.layer);
+    if (bias.defined()) bias = bias.narrow(0, o, 1);
+    const auto channel = at::conv2d(input, weight, bias, g.stride, g.padding, g.dilation, g.groups);
+    executed_macs_ += layer_macs_[fault.layer] / static_cast<double>(model_.weight(fault.layer).size(0)) *
+                      static_cast<double>(length);
+    if (bit_equal(channel, golden_out.narrow(1, o, 1))) return {};
+    auto out = golden_out.clone();
+    out.narrow(/*dim=*/1, o, /*length=*/1).copy_(channel);
+    return out;
   }
 
   Counts evaluate_chunk(const Fault& fault, FaultModel fault_model, const torch::Tensor& golden,
@@ -156,57 +306,83 @@ class StagedEngine final : public Engine {
     std::size_t b = 0;
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
       const auto golden_batch = golden.narrow(0, chunk_start + offset, length);
-      auto x = cache_[stage][b];
-      for (std::size_t s = stage; s < stages_.size(); ++s) {
-        x = stages_[s].module.forward({x}).toTensor();
-        executed_macs_ += stage_macs_[s] * static_cast<double>(length);
-        // Early exit: a stage output bit-identical to golden means the whole batch is masked.
-        if (s + 1 < stages_.size() && stages_[s + 1].cached && bit_equal(x, cache_[s + 1][b])) {
-          x = golden_batch;
-          ++early_exits_;
-          break;
-        }
-      }
-      counts += classify(golden_batch, x);
-      ++b;
+      auto logits = faulty_batch(fault, stage, cache_[b++], length);
+      counts += classify(golden_batch, logits.defined() ? logits : golden_batch);
     });
     return counts;
   }
 
-  static bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
-    return a.view(torch::kInt32).equal(b.view(torch::kInt32));
+  // Faulty logits of one cached batch, or undefined when the batch is masked as a whole.
+  torch::Tensor faulty_batch(const Fault& fault, std::size_t s, const BatchCache& c, std::int64_t length) {
+    auto& stage = stages_[s];
+    torch::Tensor x;
+    std::size_t next = s + 1;
+    const auto k = stage.residual ? static_cast<std::size_t>(
+                                        std::find(stage.main_names.begin(), stage.main_names.end(), fault.layer) -
+                                        stage.main_names.begin())
+                                  : stage.main_names.size();
+    if (stage.residual && k < stage.main.size() && stage.main_conv[k]) {
+      auto y = splice_channel(fault, k == 0 ? c.stage_in[s] : c.conv_in[s][k], c.conv_out[s][k], length);
+      if (!y.defined()) return early_exit();
+      for (std::size_t j = k + 1; j < stage.main.size(); ++j) {
+        y = forward(stage.main[j], y);
+        executed_macs_ += macs_of(stage.main_names[j]) * static_cast<double>(length);
+      }
+      x = forward(stage.post, y + forward(stage.shortcut, c.stage_in[s]));
+    } else if (stage.single_conv) {
+      x = splice_channel(fault, c.stage_in[s], c.stage_in[s + 1], length);
+      if (!x.defined()) return early_exit();
+    } else {
+      x = forward(stage.module, c.stage_in[s]);
+      executed_macs_ += stage_macs_[s] * static_cast<double>(length);
+    }
+    for (;; ++next) {
+      if (next < stages_.size() && stages_[next].cached && bit_equal(x, c.stage_in[next])) return early_exit();
+      if (next >= stages_.size()) return x;
+      x = forward(stages_[next].module, x);
+      executed_macs_ += stage_macs_[next] * static_cast<double>(length);
+    }
+  }
+
+  torch::Tensor early_exit() {
+    ++early_exits_;
+    return {};
+  }
+
+  double macs_of(const std::string& layer) const {
+    auto it = layer_macs_.find(layer);
+    return it == layer_macs_.end() ? 0 : it->second;
   }
 
   Model& model_;
   const Dataset& data_;
   std::int64_t batch_;
   std::vector<Stage> stages_;
-  std::int64_t early_exits_ = 0;
-  std::vector<double> stage_macs_;  // conv/linear MACs per image of each stage
   std::unordered_map<std::string, std::size_t> stage_of_layer_;
+  std::unordered_map<std::string, double> layer_macs_;
+  std::vector<double> stage_macs_;  // conv/linear MACs per image of each stage
   std::int64_t chunk_ = 0;
-  std::vector<std::vector<torch::Tensor>> cache_;  // [stage][batch] golden stage inputs
+  std::vector<BatchCache> cache_;   // [batch] of the current chunk
   std::int64_t cached_start_ = -1, cached_length_ = -1;
   std::int64_t peak_cache_bytes_ = 0;
+  std::int64_t early_exits_ = 0;
   torch::Tensor golden_;
 };
 
 // The staged run must reproduce forward() bit for bit; otherwise the model's forward is
 // not the plain sequence of its children and only the naive engine is exact.
-bool stages_reproduce_forward(Model& model, const Dataset& data, std::vector<Stage>& stages,
-                              std::int64_t batch) {
+bool stages_reproduce_forward(Model& model, const Dataset& data, std::vector<Stage>& stages, std::int64_t batch) {
   torch::InferenceMode inference;
   auto x = device_batch(data, model, 0, std::min(batch, data.size()));
   auto expected = model.forward(x);
-  for (auto& stage : stages) x = stage.module.forward({x}).toTensor();
-  return x.sizes() == expected.sizes() &&
-         x.view(torch::kInt32).equal(expected.view(torch::kInt32));
+  for (auto& stage : stages) x = forward(stage.module, x);
+  return bit_equal(x, expected);
 }
 
 }  // namespace
 
 std::unique_ptr<Engine> make_staged_engine(Model& model, const Dataset& data, const EngineOptions& options) {
-  auto stages = split_stages(model.module());
+  auto stages = split_stages(model);
   if (!model.meta().sequential || stages.empty() || data.size() == 0 ||
       !stages_reproduce_forward(model, data, stages, options.batch_size)) {
     spdlog::warn("{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",

@@ -11,7 +11,7 @@
 namespace dnnfi {
 namespace {
 
-constexpr int kExportFormat = 2;  // bump with scripts/export_model.py's EXPORT_FORMAT
+constexpr int kExportFormat = 3;  // bump with scripts/export_model.py's EXPORT_FORMAT
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;
@@ -101,6 +101,19 @@ ModelMeta read_model_meta(const std::filesystem::path& path) {
         for (const auto& d : split(parts[1], 'x')) layer.shape.push_back(std::stoll(d));
         layer.macs = std::stoll(parts[2]);
         meta.layers.push_back(std::move(layer));
+      } else if (key == "conv") {
+        const auto parts = split(value, ' ');
+        if (parts.size() != 5) throw InputError(path.string(), line_no, "expected 'conv NAME STRIDE PAD DIL GROUPS'");
+        ConvGeometry g;
+        for (const auto& v : split(parts[1], ',')) g.stride.push_back(std::stoll(v));
+        for (const auto& v : split(parts[2], ',')) g.padding.push_back(std::stoll(v));
+        for (const auto& v : split(parts[3], ',')) g.dilation.push_back(std::stoll(v));
+        g.groups = std::stoll(parts[4]);
+        meta.convs[parts[0]] = std::move(g);
+      } else if (key == "residual") {
+        const auto parts = split(value, ' ');
+        if (parts.size() != 4) throw InputError(path.string(), line_no, "expected 'residual BLOCK MAIN SHORTCUT POST'");
+        meta.residuals.push_back({parts[0], split(parts[1], ','), parts[2], parts[3]});
       }
     } catch (const std::logic_error&) {  // std::stoi and friends
       throw InputError(path.string(), line_no, "malformed value '" + value + "'");
@@ -132,9 +145,11 @@ Model::Model(torch::jit::Module module, ModelMeta meta, torch::Device device, bo
     p.value.set_requires_grad(false);
     if (channels_last_ && p.value.dim() == 4)
       p.value.set_data(p.value.contiguous(at::MemoryFormat::ChannelsLast));
-    const std::string suffix = ".weight";
-    if (p.name.size() > suffix.size() && p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      weights_[p.name.substr(0, p.name.size() - suffix.size())] = p.value;
+    for (auto* table : {&weights_, &biases_}) {
+      const std::string suffix = table == &weights_ ? ".weight" : ".bias";
+      if (p.name.size() > suffix.size() && p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        (*table)[p.name.substr(0, p.name.size() - suffix.size())] = p.value;
+    }
   }
   for (const auto& layer : meta_.layers) {
     auto it = weights_.find(layer.name);
@@ -173,6 +188,11 @@ torch::Tensor Model::weight(const std::string& layer) const {
   auto it = weights_.find(layer);
   if (it == weights_.end()) throw InputError("the model has no injectable layer '" + layer + "'");
   return it->second;
+}
+
+torch::Tensor Model::bias(const std::string& layer) const {
+  auto it = biases_.find(layer);
+  return it == biases_.end() ? torch::Tensor() : it->second;
 }
 
 ScopedFault::ScopedFault(const Model& model, const Fault& fault, FaultModel fault_model) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <torch/script.h>
@@ -22,6 +23,19 @@ struct Locations {
 Locations resolve_locations(const std::optional<std::filesystem::path>& weights_dir,
                             const std::optional<std::filesystem::path>& data_dir);
 
+// Geometry of a zero-padded Conv2d, to recompute single output channels.
+struct ConvGeometry {
+  std::vector<std::int64_t> stride, padding, dilation;
+  std::int64_t groups = 1;
+};
+
+// A block computing post(main(x) + shortcut(x)), `main` being a plain sequence of children.
+struct ResidualPlan {
+  std::string block;              // module path, e.g. "layer2.1"
+  std::vector<std::string> main;  // child names in order
+  std::string shortcut, post;     // child names
+};
+
 // The metadata file the exporter writes beside the TorchScript file.
 struct ModelMeta {
   std::string name, dataset;
@@ -31,6 +45,8 @@ struct ModelMeta {
   std::string checkpoint;     // file the weights came from, "none" for a structure-only export
   bool sequential = false;    // forward is the plain sequence of the top-level children
   std::vector<Layer> layers;  // injectable layers in parameter order
+  std::unordered_map<std::string, ConvGeometry> convs;  // by layer name
+  std::vector<ResidualPlan> residuals;
 };
 ModelMeta read_model_meta(const std::filesystem::path& path);
 
@@ -56,6 +72,8 @@ class Model {
   torch::Tensor forward(const torch::Tensor& batch);
   // The weight parameter of an injectable layer (shares storage with the module).
   torch::Tensor weight(const std::string& layer) const;
+  // Its bias, undefined when the layer has none.
+  torch::Tensor bias(const std::string& layer) const;
 
  private:
   Model(torch::jit::Module module, ModelMeta meta, torch::Device device, bool channels_last);
@@ -63,7 +81,7 @@ class Model {
   ModelMeta meta_;
   torch::Device device_;
   bool channels_last_;
-  std::unordered_map<std::string, torch::Tensor> weights_;
+  std::unordered_map<std::string, torch::Tensor> weights_, biases_;
 };
 
 // Applies one fault to its weight for the lifetime of the object and restores the exact

@@ -16,21 +16,26 @@ class PadShortcut(nn.Module):
 
 
 class BasicBlock(nn.Module):
+    # post(main(x) + shortcut(x)), main being the plain sequence of these children: the
+    # campaign engine restarts a fault from the faulty conv inside the block.
+    dnnfi_residual = (("conv1", "bn1", "relu1", "conv2", "bn2"), "shortcut", "relu2")
+
     def __init__(self, in_planes, planes, stride):
         super().__init__()
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
+        self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         if stride != 1 or in_planes != planes:
             self.shortcut = PadShortcut(planes)
         else:
             self.shortcut = nn.Identity()
+        self.relu2 = nn.ReLU()
 
     def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + self.shortcut(x))
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        return self.relu2(out + self.shortcut(x))
 
 
 class GlobalAvgPool(nn.Module):
