@@ -3,11 +3,13 @@
 
   prepare_data.py cifar10 DIR   ->  DIR/cifar-10-batches-bin/test_batch.bin
   prepare_data.py cifar100 DIR  ->  DIR/cifar-100-binary/test.bin
+  prepare_data.py gtsrb DIR     ->  DIR/GTSRB/GT-final_test.csv and DIR/GTSRB/Final_Test/Images/
 """
 import argparse
 import os
 import sys
 import tarfile
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fetch  # noqa: E402
@@ -29,7 +31,41 @@ DATASETS = {
 }
 
 
+GTSRB_BASE = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
+GTSRB_ARCHIVES = (("GTSRB_Final_Test_Images.zip", "c7e4e6327067d32654124b0fe9e82185"),
+                  ("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5"))
+
+
+def prepare_gtsrb(root, base=None):
+    """ROOT/GTSRB/Final_Test/Images/*.ppm and ROOT/GTSRB/GT-final_test.csv (with ClassId)."""
+    target = os.path.join(root, "GTSRB")
+    if os.path.exists(os.path.join(target, "GT-final_test.csv")):
+        return target
+    tmp = target + ".part"
+    os.makedirs(tmp, exist_ok=True)
+    for name, md5 in GTSRB_ARCHIVES:
+        archive = fetch.fetch((base or GTSRB_BASE) + name, os.path.join(root, name), md5=md5)
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():
+                if member.endswith("/"):
+                    continue
+                # Images come as GTSRB/Final_Test/Images/..., the labels as GT-final_test.csv.
+                rel = member[len("GTSRB/"):] if member.startswith("GTSRB/") else member
+                dest = os.path.join(tmp, rel)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with z.open(member) as src, open(dest, "wb") as out:
+                    out.write(src.read())
+    if not os.path.exists(os.path.join(tmp, "GT-final_test.csv")):
+        raise fetch.FetchError(f"{tmp}: the archives held no GT-final_test.csv")
+    os.replace(tmp, target)
+    for name, _ in GTSRB_ARCHIVES:
+        os.remove(os.path.join(root, name))
+    return target
+
+
 def prepare(dataset, root, url=None):
+    if dataset == "gtsrb":
+        return prepare_gtsrb(root, url)
     spec = DATASETS[dataset]
     target = os.path.join(root, spec["member"])
     checks = {"md5": spec.get("member_md5"), "size": spec.get("member_size")}
@@ -58,9 +94,9 @@ def prepare(dataset, root, url=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dataset", choices=sorted(DATASETS))
+    ap.add_argument("dataset", choices=sorted(DATASETS) + ["gtsrb"])
     ap.add_argument("dir")
-    ap.add_argument("--url", help="mirror of the official archive (same bytes)")
+    ap.add_argument("--url", help="mirror of the official archive (same bytes); for gtsrb, of its folder")
     args = ap.parse_args()
     try:
         print(prepare(args.dataset, args.dir, args.url))

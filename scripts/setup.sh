@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make libtorch-dev libopenblas0-openmp libcli11-dev libfmt-dev libspdlog-dev catch2 python3-torch)
+packages=(cmake g++ make libtorch-dev libopenblas0-openmp libcli11-dev libfmt-dev libspdlog-dev catch2 python3-torch python3-pil)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

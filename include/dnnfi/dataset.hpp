@@ -28,6 +28,18 @@ Dataset read_cifar10(const std::filesystem::path& file, const std::vector<float>
 Dataset read_cifar100(const std::filesystem::path& file, const std::vector<float>& mean,
                       const std::vector<float>& std, std::int64_t limit = 0);
 
+// GTSRB final test set: GT-final_test.csv (';'-separated, CRLF: Filename;Width;Height;
+// Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId) and Final_Test/Images/*.ppm (P6, '#' comments allowed)
+// under `root`. Each image is resized to `side` x `side` as torchvision's Resize does on PIL
+// images (bilinear, antialiased when shrinking, rounded to 8 bits), then normalized.
+Dataset read_gtsrb(const std::filesystem::path& root, const std::vector<float>& mean, const std::vector<float>& std,
+                   std::int64_t side, std::int64_t limit = 0);
+
+// An 8-bit RGB image (H x W x 3, uint8) from a binary PPM file.
+torch::Tensor read_ppm(const std::filesystem::path& file);
+// Resize like PIL's bilinear resize of an 8-bit image: H x W x 3 uint8 in, side x side x 3 out.
+torch::Tensor resize_like_pil(const torch::Tensor& image, std::int64_t height, std::int64_t width);
+
 // The test-set file for `dataset`: under --data-dir / DNNFI_DATA_DIR when given, else under
 // DNNFI_HOME/data, downloaded from the official archive (and verified) when missing.
 std::filesystem::path locate_test_set(const std::string& dataset, const Locations& where);
