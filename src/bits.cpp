@@ -60,10 +60,4 @@ std::string format_index(const std::vector<std::int64_t>& index) { return "(" + 
 
 std::string format_shape(const std::vector<std::int64_t>& shape) { return join(shape, "x"); }
 
-std::int64_t flat_offset(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& index) {
-  std::int64_t offset = 0;
-  for (std::size_t i = 0; i < shape.size(); ++i) offset = offset * shape[i] + index[i];
-  return offset;
-}
-
 }  // namespace dnnfi

@@ -38,7 +38,5 @@ struct Fault {
 std::string format_index(const std::vector<std::int64_t>& index);
 // "16x3x3x3", as `dnnfi layers` prints shapes.
 std::string format_shape(const std::vector<std::int64_t>& shape);
-// Row-major offset of `index` in a tensor of `shape`; both already validated.
-std::int64_t flat_offset(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& index);
 
 }  // namespace dnnfi
