@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "dnnfi/errors.hpp"
+#include "engines.hpp"
 
 namespace dnnfi {
 namespace {
@@ -64,12 +65,11 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
   const auto start = std::chrono::steady_clock::now();
   torch::InferenceMode guard;
   EvalResult result;
-  for (std::int64_t first = 0; first < data.size(); first += inference.batch_size) {
-    const auto length = std::min(inference.batch_size, data.size() - first);
-    const auto logits = model.forward(model.prepare_input(data.images.narrow(0, first, length)));
+  for_each_batch(data.size(), inference.batch_size, [&](std::int64_t first, std::int64_t length) {
+    const auto logits = model.forward(device_batch(data, model, first, length));
     result.correct += logits.argmax(/*dim=*/1).to(torch::kCPU).eq(data.labels.narrow(0, first, length))
                           .sum().item<std::int64_t>();
-  }
+  });
   result.total = data.size();
   result.seconds = seconds_since(start);
   return result;
@@ -138,8 +138,10 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto& entry = find_model(model_options.name, model_options.dataset);
   const auto where = locations(model_options);
 
-  // Everything the user wrote is checked before any inference starts.
-  const auto meta = prepare_model_meta(entry, where);
+  // Everything the user wrote is checked before any inference starts. The full export is
+  // needed anyway, and its metadata carries the layer table (one exporter run on first use).
+  const auto files = prepare_model(entry, where);
+  const auto meta = read_model_meta(files.meta);
   FaultList list;
   if (options.faults) {
     list = read_fault_list(*options.faults, meta.layers);
@@ -152,7 +154,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
                                       options.faults->string() + "; drop one of them");
   auto faults = shard(spread_sample(list.faults, options.sample), options.shard_index, options.shard_count);
 
-  auto model = Model::load(prepare_model(entry, where), device);
+  auto model = Model::load(files, device);
   const auto data = load_test_set(entry, where, inference.images);
   EngineOptions engine_options;
   engine_options.batch_size = inference.batch_size;

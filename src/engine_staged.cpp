@@ -22,17 +22,27 @@ namespace {
 
 using torch::jit::Module;
 
+// A child module to run; a traced child that did no tensor work (nn.Identity) keeps a forward
+// without inputs, so it is recognized once here instead of on every call.
+struct Step {
+  Module module;
+  bool identity = false;
+  Step() = default;
+  explicit Step(const Module& m)
+      : module(m), identity(m.get_method("forward").function().getSchema().arguments().size() == 1) {}
+};
+
 struct Stage {
   std::string prefix;  // module path, e.g. "layer2.1"
-  Module module;
+  Step module;
   bool restart_point = false;  // holds an injectable layer: its input is cached
   bool cached = false;         // input cached: a restart point, or right after one (early exit)
   bool single_conv = false;    // the stage is itself a conv layer whose channels can be recomputed
   // Residual structure post(main(x) + shortcut(x)), when declared and verified.
   bool residual = false;
   std::vector<std::string> main_names;  // full layer names of the main-path children
-  std::vector<Module> main;
-  Module shortcut, post;
+  std::vector<Step> main;
+  Step shortcut, post;
   std::vector<bool> main_conv;  // main[k] is a conv whose channels can be recomputed
 };
 
@@ -61,7 +71,7 @@ std::vector<Stage> split_stages(Model& model) {
   auto add = [&](std::string prefix, const Module& module) {
     Stage stage;
     stage.prefix = std::move(prefix);
-    stage.module = module;
+    stage.module = Step(module);
     stages.push_back(std::move(stage));
   };
   for (const auto& c : model.module().named_children()) {
@@ -83,24 +93,19 @@ std::vector<Stage> split_stages(Model& model) {
       stage.residual = true;
       for (const auto& name : plan.main) {
         stage.main_names.push_back(plan.block + "." + name);
-        stage.main.push_back(child(stage.module, name));
+        stage.main.push_back(Step(child(stage.module.module, name)));
         stage.main_conv.push_back(recomputable(stage.main_names.back()));
       }
-      stage.shortcut = child(stage.module, plan.shortcut);
-      stage.post = child(stage.module, plan.post);
+      stage.shortcut = Step(child(stage.module.module, plan.shortcut));
+      stage.post = Step(child(stage.module.module, plan.post));
     }
   }
   return stages;
 }
 
-// A traced child that did no tensor work (nn.Identity) keeps a forward without inputs.
-bool is_traced_identity(const Module& m) {
-  return m.get_method("forward").function().getSchema().arguments().size() == 1;
-}
-
-torch::Tensor forward(Module& m, const torch::Tensor& x) {
-  if (is_traced_identity(m)) return x;
-  return m.forward({x}).toTensor();
+torch::Tensor forward(Step& step, const torch::Tensor& x) {
+  if (step.identity) return x;
+  return step.module.forward({x}).toTensor();
 }
 
 class StagedEngine final : public Engine {
