@@ -154,12 +154,17 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
                                       options.faults->string() + "; drop one of them");
   auto faults = shard(spread_sample(list.faults, options.sample), options.shard_index, options.shard_count);
 
+  const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(files, device);
   const auto data = load_test_set(entry, where, inference.images);
+  const double load_seconds = seconds_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
   EngineOptions engine_options;
   engine_options.batch_size = inference.batch_size;
   engine_options.memory_limit = options.memory_limit;
   auto engine = make_engine(options.engine, model, data, engine_options);
+  spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
+                seconds_since(t1));
   spdlog::info("{}/{}: {} faults x {} images, {} engine, batch {}, {} thread(s), {}", entry.name, entry.dataset,
                faults.size(), data.size(), engine->name(), inference.batch_size, at::get_num_threads(),
                device.str());

@@ -2,8 +2,11 @@
 // child, or block of a top-level Sequential) and, inside residual blocks that declare their
 // structure, at each conv; a fault reruns only from its own layer:
 //  - a conv weight fault changes one output channel, so that channel alone is recomputed
-//    on the cached golden input (a one-output-channel conv gives bit-for-bit that channel
-//    of the full conv) and spliced into the cached golden conv output;
+//    on the cached golden input (a conv with a few output channels gives bit-for-bit those
+//    channels of the full conv) and spliced into the cached golden conv output; consecutive
+//    faults of one layer share that conv, one weight row each;
+//  - a fault that leaves its weight's bits unchanged (stuck-at a bit already at that value)
+//    is masked on every image without running anything;
 //  - a batch whose faulty channel, or whose output at a later stage boundary, is
 //    bit-identical to golden is masked as a whole and stops there.
 // With the same batching and kernels every step sees bit-for-bit the input it would see in
@@ -12,6 +15,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 
 #include "dnnfi/engine.hpp"
 #include "dnnfi/errors.hpp"
@@ -56,8 +61,14 @@ bool holds(const std::string& prefix, const std::string& layer) {
                              layer[prefix.size()] == '.');
 }
 
+// Bit-for-bit equality (NaN payloads and signed zeros included). Tensors in one dense layout
+// on the CPU are compared with memcmp, which stops at the first difference: most faulty
+// activations differ from golden early on.
 bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.sizes() == b.sizes() && a.view(torch::kInt32).equal(b.view(torch::kInt32));
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
+  if (a.device().is_cpu() && b.device().is_cpu() && a.strides() == b.strides() && a.is_non_overlapping_and_dense())
+    return std::memcmp(a.data_ptr(), b.data_ptr(), a.numel() * a.element_size()) == 0;
+  return a.view(torch::kInt32).equal(b.view(torch::kInt32));
 }
 
 Module child(const Module& parent, const std::string& name) {
@@ -156,8 +167,8 @@ class StagedEngine final : public Engine {
     torch::InferenceMode inference;
     const auto golden = golden_logits();
     const bool single_chunk = chunk_ >= data_.size();
-    // With one chunk the cache is built once and each fault is reported as it finishes;
-    // otherwise faults go in groups, each group sweeping the chunks once.
+    // With one chunk the cache is built once and faults are reported as each run of them
+    // finishes; otherwise faults go in groups, each group sweeping the chunks once.
     const std::size_t group = single_chunk ? faults.size() : kFaultsPerGroup;
     for (std::size_t first = 0; first < faults.size(); first += group) {
       const std::size_t last = std::min(faults.size(), first + group);
@@ -165,10 +176,11 @@ class StagedEngine final : public Engine {
       for (std::int64_t chunk_start = 0; chunk_start < data_.size(); chunk_start += chunk_) {
         const std::int64_t chunk_length = std::min(chunk_, data_.size() - chunk_start);
         fill_cache(chunk_start, chunk_length, golden);
-        for (std::size_t i = first; i < last; ++i) {
-          counts[i - first] += evaluate_chunk(faults[i], faults[i].model.value_or(default_model), golden,
-                                              chunk_start, chunk_length);
-          if (single_chunk && !done(i, counts[i - first])) return;
+        for (std::size_t i = first; i < last;) {
+          const std::size_t end = run_end(faults, i, last);
+          evaluate_run(&faults[i], end - i, default_model, golden, chunk_start, chunk_length, &counts[i - first]);
+          for (; i < end; ++i)
+            if (single_chunk && !done(i, counts[i - first])) return;
         }
       }
       if (!single_chunk)
@@ -182,38 +194,47 @@ class StagedEngine final : public Engine {
   // One golden sweep over all chunks costs about one naive fault; 64 faults share it, so rows
   // still reach the results file every few dozen faults.
   static constexpr std::size_t kFaultsPerGroup = 64;
+  // Faults of one layer whose channels one conv recomputes: on oneDNN a conv with up to 8
+  // output channels costs about what a one-channel conv costs.
+  static constexpr std::size_t kRunLength = 8;
 
-  // Golden activations of one batch: stage inputs, and inside residual stages each conv's
-  // input and output. `store` false only measures their size.
+  // Golden activations of one batch: stage inputs, and inside residual stages each
+  // recomputable conv's output. A conv's input between two convs (BN, ReLU of the previous
+  // conv's output) is recomputed when a fault needs it: cheap next to the memory it would take.
   struct BatchCache {
-    std::vector<torch::Tensor> stage_in;                 // [stage]
-    std::vector<std::vector<torch::Tensor>> conv_in, conv_out;  // [stage][main child]
+    std::vector<torch::Tensor> stage_in;             // [stage]
+    std::vector<std::vector<torch::Tensor>> conv_out;  // [stage][main child]
   };
 
   torch::Tensor run_residual(Stage& stage, const torch::Tensor& x, BatchCache* cache, std::size_t s) {
     auto y = x;
     for (std::size_t k = 0; k < stage.main.size(); ++k) {
-      if (cache && stage.main_conv[k] && k > 0) cache->conv_in[s][k] = y;
       y = forward(stage.main[k], y);
       if (cache && stage.main_conv[k]) cache->conv_out[s][k] = y;
     }
     return forward(stage.post, y + forward(stage.shortcut, x));
   }
 
+  // Golden input of main child k of residual stage s, from the nearest cached tensor before it.
+  torch::Tensor main_input(std::size_t s, std::size_t k, const BatchCache& c) {
+    auto& stage = stages_[s];
+    std::size_t from = k;
+    while (from > 0 && !stage.main_conv[from - 1]) --from;
+    auto y = from == 0 ? c.stage_in[s] : c.conv_out[s][from - 1];
+    for (std::size_t j = from; j < k; ++j) y = forward(stage.main[j], y);
+    return y;
+  }
+
   torch::Tensor golden_batch_pass(torch::Tensor x, BatchCache* cache) {
     if (cache) {
       cache->stage_in.assign(stages_.size(), {});
-      cache->conv_in.assign(stages_.size(), {});
       cache->conv_out.assign(stages_.size(), {});
     }
     for (std::size_t s = 0; s < stages_.size(); ++s) {
       auto& stage = stages_[s];
       if (cache && stage.cached) cache->stage_in[s] = x;
       if (stage.residual) {
-        if (cache) {
-          cache->conv_in[s].assign(stage.main.size(), {});
-          cache->conv_out[s].assign(stage.main.size(), {});
-        }
+        if (cache) cache->conv_out[s].assign(stage.main.size(), {});
         x = run_residual(stage, x, cache, s);
       } else {
         x = forward(stage.module, x);
@@ -228,7 +249,6 @@ class StagedEngine final : public Engine {
       if (t.defined()) bytes += t.numel() * static_cast<std::int64_t>(t.element_size());
     };
     for (const auto& t : c.stage_in) add(t);
-    for (const auto& v : c.conv_in) for (const auto& t : v) add(t);
     for (const auto& v : c.conv_out) for (const auto& t : v) add(t);
     return bytes;
   }
@@ -268,6 +288,7 @@ class StagedEngine final : public Engine {
 
   void fill_cache(std::int64_t chunk_start, std::int64_t chunk_length, const torch::Tensor& golden) {
     if (cached_start_ == chunk_start && cached_length_ == chunk_length) return;
+    const auto start = std::chrono::steady_clock::now();
     cache_.clear();
     std::int64_t bytes = 0;
     std::vector<torch::Tensor> logits;
@@ -285,75 +306,147 @@ class StagedEngine final : public Engine {
     peak_cache_bytes_ = std::max(peak_cache_bytes_, bytes);
     cached_start_ = chunk_start;
     cached_length_ = chunk_length;
+    spdlog::debug("staged engine: golden pass over images {}-{} cached in {:.2f} s", chunk_start,
+                  chunk_start + chunk_length - 1,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 
-  // The faulty conv's output: golden output with channel `o` recomputed on the golden input.
-  // Returns an undefined tensor when that channel is bit-identical to golden (all masked).
-  torch::Tensor splice_channel(const Fault& fault, const torch::Tensor& input, const torch::Tensor& golden_out,
-                               std::int64_t length) {
-    const auto& g = model_.meta().convs.at(fault.layer);
-    const std::int64_t o = fault.index[0];
-    const auto weight = model_.weight(fault.layer).narrow(/*dim=*/0, o, /*length=*/1);
-    auto bias = model_.bias(fault.layer);
-    if (bias.defined()) bias = bias.narrow(0, o, 1);
-    const auto channel = at::conv2d(input, weight, bias, g.stride, g.padding, g.dilation, g.groups);
-    executed_macs_ += layer_macs_[fault.layer] / static_cast<double>(model_.weight(fault.layer).size(0)) *
-                      static_cast<double>(length);
-    if (bit_equal(channel, golden_out.narrow(1, o, 1))) return {};
-    auto out = golden_out.clone();
-    out.narrow(/*dim=*/1, o, /*length=*/1).copy_(channel);
-    return out;
+  // Where a fault is computed from: its stage, its index among the residual main path's
+  // children, and whether its output channel can be recomputed and spliced.
+  struct Site {
+    std::size_t stage = 0;
+    std::size_t child = 0;
+    bool splice = false;
+  };
+
+  Site site_of(const std::string& layer) const {
+    Site site;
+    site.stage = stage_of_layer_.at(layer);
+    const auto& stage = stages_[site.stage];
+    if (stage.residual) {
+      site.child = static_cast<std::size_t>(std::find(stage.main_names.begin(), stage.main_names.end(), layer) -
+                                            stage.main_names.begin());
+      site.splice = site.child < stage.main.size() && stage.main_conv[site.child];
+    } else {
+      site.splice = stage.single_conv;
+    }
+    return site;
   }
 
-  Counts evaluate_chunk(const Fault& fault, FaultModel fault_model, const torch::Tensor& golden,
-                        std::int64_t chunk_start, std::int64_t chunk_length) {
-    const std::size_t stage = stage_of_layer_.at(fault.layer);
-    ScopedFault patch(model_, fault, fault_model);
-    Counts counts;
+  // End of the run of faults starting at `first` that share one conv for their channels.
+  std::size_t run_end(const std::vector<Fault>& faults, std::size_t first, std::size_t last) const {
+    std::size_t end = first + 1;
+    if (!site_of(faults[first].layer).splice) return end;
+    while (end < last && end - first < kRunLength && faults[end].layer == faults[first].layer) ++end;
+    return end;
+  }
+
+  // Counts of the `n` faults of one run (one fault unless they splice) over the cached
+  // chunk, added to counts[0..n).
+  void evaluate_run(const Fault* faults, std::size_t n, FaultModel default_model, const torch::Tensor& golden,
+                    std::int64_t chunk_start, std::int64_t chunk_length, Counts* counts) {
+    // Faulty value of each fault's weight; a fault that leaves its bits unchanged is masked.
+    const auto weight = model_.weight(faults[0].layer);
+    std::vector<std::size_t> live;
+    std::vector<float> faulty(n);
+    for (std::size_t r = 0; r < n; ++r) {
+      auto slot = weight;
+      for (auto i : faults[r].index) slot = slot.select(0, i);
+      const float original = slot.to(torch::kCPU).item<float>();
+      faulty[r] = apply_fault(original, faults[r].bit, faults[r].model.value_or(default_model));
+      if (float_bits(faulty[r]) == float_bits(original)) {
+        counts[r] += all_masked(chunk_length);
+      } else {
+        live.push_back(r);
+      }
+    }
+    if (live.empty()) return;
+    const Site site = site_of(faults[0].layer);
+    if (!site.splice) {
+      ScopedFault patch(model_, faults[0], faults[0].model.value_or(default_model));
+      std::size_t b = 0;
+      for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
+        const auto golden_batch = golden.narrow(0, chunk_start + offset, length);
+        const auto& c = cache_[b++];
+        auto x = forward(stages_[site.stage].module, c.stage_in[site.stage]);
+        executed_macs_ += stage_macs_[site.stage] * static_cast<double>(length);
+        const auto logits = propagate(x, site.stage + 1, c, length);
+        counts[0] += classify(golden_batch, logits.defined() ? logits : golden_batch);
+      });
+      return;
+    }
+    // One weight row per live fault: its output channel's golden row with the fault applied.
+    std::vector<std::int64_t> rows;
+    for (auto r : live) rows.push_back(faults[r].index[0]);
+    const auto row_index = torch::tensor(rows, torch::kLong).to(weight.device());
+    auto rows_weight = weight.index_select(0, row_index).contiguous(weight.suggest_memory_format());
+    for (std::size_t j = 0; j < live.size(); ++j) {
+      auto slot = rows_weight.select(0, static_cast<std::int64_t>(j));
+      for (std::size_t d = 1; d < faults[live[j]].index.size(); ++d) slot = slot.select(0, faults[live[j]].index[d]);
+      // from_blob + copy_ move raw bits, so NaN payloads and signed zeros survive on every device.
+      slot.copy_(torch::from_blob(&faulty[live[j]], {}, torch::kFloat));
+    }
+    auto bias = model_.bias(faults[0].layer);
+    if (bias.defined()) bias = bias.index_select(0, row_index);
+    const auto& g = model_.meta().convs.at(faults[0].layer);
+    const double channel_macs = macs_of(faults[0].layer) / static_cast<double>(weight.size(0));
+
+    auto& stage = stages_[site.stage];
     std::size_t b = 0;
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
       const auto golden_batch = golden.narrow(0, chunk_start + offset, length);
-      auto logits = faulty_batch(fault, stage, cache_[b++], length);
-      counts += classify(golden_batch, logits.defined() ? logits : golden_batch);
+      const auto& c = cache_[b++];
+      const auto input = stage.residual ? main_input(site.stage, site.child, c) : c.stage_in[site.stage];
+      const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
+      const auto channels = at::conv2d(input, rows_weight, bias, g.stride, g.padding, g.dilation, g.groups);
+      executed_macs_ += channel_macs * static_cast<double>(rows.size()) * static_cast<double>(length);
+      for (std::size_t j = 0; j < live.size(); ++j) {
+        const auto channel = channels.narrow(1, static_cast<std::int64_t>(j), 1);
+        const std::int64_t o = rows[j];
+        torch::Tensor logits;
+        if (bit_equal(channel, golden_out.narrow(1, o, 1))) {
+          ++early_exits_;
+        } else {
+          auto out = golden_out.clone();
+          out.narrow(1, o, 1).copy_(channel);
+          logits = stage.residual ? finish_residual(site, out, c, length) : propagate(out, site.stage + 1, c, length);
+        }
+        counts[live[j]] += classify(golden_batch, logits.defined() ? logits : golden_batch);
+      }
     });
+  }
+
+  static Counts all_masked(std::int64_t images) {
+    Counts counts;
+    counts.injections = images;
+    counts.masked = images;
     return counts;
   }
 
-  // Faulty logits of one cached batch, or undefined when the batch is masked as a whole.
-  torch::Tensor faulty_batch(const Fault& fault, std::size_t s, const BatchCache& c, std::int64_t length) {
-    auto& stage = stages_[s];
-    torch::Tensor x;
-    std::size_t next = s + 1;
-    const auto k = stage.residual ? static_cast<std::size_t>(
-                                        std::find(stage.main_names.begin(), stage.main_names.end(), fault.layer) -
-                                        stage.main_names.begin())
-                                  : stage.main_names.size();
-    if (stage.residual && k < stage.main.size() && stage.main_conv[k]) {
-      auto y = splice_channel(fault, k == 0 ? c.stage_in[s] : c.conv_in[s][k], c.conv_out[s][k], length);
-      if (!y.defined()) return early_exit();
-      for (std::size_t j = k + 1; j < stage.main.size(); ++j) {
-        y = forward(stage.main[j], y);
-        executed_macs_ += macs_of(stage.main_names[j]) * static_cast<double>(length);
-      }
-      x = forward(stage.post, y + forward(stage.shortcut, c.stage_in[s]));
-    } else if (stage.single_conv) {
-      x = splice_channel(fault, c.stage_in[s], c.stage_in[s + 1], length);
-      if (!x.defined()) return early_exit();
-    } else {
-      x = forward(stage.module, c.stage_in[s]);
-      executed_macs_ += stage_macs_[s] * static_cast<double>(length);
+  // The rest of a residual stage after its main child `site.child` produced `y`, then the
+  // stages after it.
+  torch::Tensor finish_residual(const Site& site, torch::Tensor y, const BatchCache& c, std::int64_t length) {
+    auto& stage = stages_[site.stage];
+    for (std::size_t j = site.child + 1; j < stage.main.size(); ++j) {
+      y = forward(stage.main[j], y);
+      executed_macs_ += macs_of(stage.main_names[j]) * static_cast<double>(length);
     }
+    const auto x = forward(stage.post, y + forward(stage.shortcut, c.stage_in[site.stage]));
+    return propagate(x, site.stage + 1, c, length);
+  }
+
+  // Faulty logits from `x`, the input of stage `next`; undefined when a later stage boundary
+  // is bit-identical to golden (the batch is masked as a whole).
+  torch::Tensor propagate(torch::Tensor x, std::size_t next, const BatchCache& c, std::int64_t length) {
     for (;; ++next) {
-      if (next < stages_.size() && stages_[next].cached && bit_equal(x, c.stage_in[next])) return early_exit();
+      if (next < stages_.size() && stages_[next].cached && bit_equal(x, c.stage_in[next])) {
+        ++early_exits_;
+        return {};
+      }
       if (next >= stages_.size()) return x;
       x = forward(stages_[next].module, x);
       executed_macs_ += stage_macs_[next] * static_cast<double>(length);
     }
-  }
-
-  torch::Tensor early_exit() {
-    ++early_exits_;
-    return {};
   }
 
   double macs_of(const std::string& layer) const {

@@ -82,6 +82,55 @@ TEST_CASE("staged engine gives the naive engine's counts for faults in every lay
   }
 }
 
+TEST_CASE("faults of one layer sharing a conv for their channels match the naive engine", "[engine][model]") {
+  auto& r = ResNet20::get();
+  // 19 consecutive published faults of one layer (more than one shared conv's worth), then
+  // two faults in one output channel, one of them also in the same weight.
+  auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  std::vector<Fault> faults;
+  for (const auto& f : published.faults)
+    if (f.layer == "layer2.1.conv1" && faults.size() < 19) faults.push_back(f);
+  REQUIRE(faults.size() == 19);
+  for (int bit : {30, 22}) {
+    Fault f = faults.front();
+    f.injection = 100000 + bit;
+    f.bit = bit;
+    faults.push_back(f);
+  }
+  EngineOptions options;
+  auto naive = make_engine(EngineKind::kNaive, r.model, r.data, options);
+  auto staged = make_engine(EngineKind::kStaged, r.model, r.data, options);
+  for (auto model : {FaultModel::kBitFlip, FaultModel::kStuckAt0}) {
+    const auto expected = run_all(*naive, faults, model);
+    const auto got = run_all(*staged, faults, model);
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+      INFO(format_index(faults[i].index) << " bit " << faults[i].bit << " " << to_string(model));
+      CHECK(got[i] == expected[i]);
+    }
+  }
+}
+
+TEST_CASE("a stuck-at fault that leaves its weight's bits unchanged runs nothing and is masked", "[engine][model]") {
+  auto& r = ResNet20::get();
+  Fault f;
+  f.layer = "layer3.0.conv2";
+  f.index = {5, 9, 0, 2};
+  const float w = r.model.weight(f.layer)[5][9][0][2].item<float>();
+  f.bit = 0;
+  while (f.bit < 31 && ((float_bits(w) >> f.bit) & 1u) == 0) ++f.bit;  // a bit that is already 1
+  REQUIRE(((float_bits(w) >> f.bit) & 1u) == 1u);
+  auto staged = make_engine(EngineKind::kStaged, r.model, r.data, EngineOptions{});
+  const double before = staged->executed_macs();
+  const auto c = staged->evaluate(f, FaultModel::kStuckAt1);
+  CHECK(c.masked == 300);
+  CHECK(c.injections == 300);
+  CHECK(staged->executed_macs() == before);
+  // The opposite stuck-at value does change the weight and is computed.
+  const auto flipped = staged->evaluate(f, FaultModel::kStuckAt0);
+  CHECK(staged->executed_macs() > before);
+  CHECK(flipped.injections == 300);
+}
+
 TEST_CASE("an exponent fault that overflows is counted critical and non-finite", "[engine][model]") {
   auto& r = ResNet20::get();
   auto faults = faults_of_every_layer();
