@@ -119,6 +119,52 @@ torch::Tensor forward(Step& step, const torch::Tensor& x) {
   return step.module.forward({x}).toTensor();
 }
 
+// post(main(x) + shortcut(x)); each recomputable conv's output goes to `conv_out` if given.
+torch::Tensor run_residual(Stage& stage, const torch::Tensor& x, std::vector<torch::Tensor>* conv_out) {
+  auto y = x;
+  for (std::size_t k = 0; k < stage.main.size(); ++k) {
+    y = forward(stage.main[k], y);
+    if (conv_out && stage.main_conv[k]) (*conv_out)[k] = y;
+  }
+  return forward(stage.post, y + forward(stage.shortcut, x));
+}
+
+// Runs the stages, through their declared residual structure where they have one.
+torch::Tensor run_stages(std::vector<Stage>& stages, torch::Tensor x) {
+  for (auto& stage : stages) x = stage.residual ? run_residual(stage, x, nullptr) : forward(stage.module, x);
+  return x;
+}
+
+// The staged run must reproduce forward() bit for bit, on a full batch and on the last,
+// partial one (kernels may depend on batch size). When it does not, each declared residual
+// structure is checked against its block's own forward and dropped if it differs (the block
+// then restarts whole); if the plain sequence of children still differs from forward(), the
+// model is not a plain sequence.
+bool verify_stages(Model& model, const Dataset& data, std::vector<Stage>& stages, std::int64_t batch) {
+  torch::InferenceMode inference;
+  const std::int64_t last = (data.size() - 1) / batch * batch;
+  for (std::int64_t start = 0;; start = last) {
+    const auto x = device_batch(data, model, start, std::min(batch, data.size() - start));
+    const auto expected = model.forward(x);
+    if (bit_equal(run_stages(stages, x), expected)) {
+      if (start == last) return true;
+      continue;
+    }
+    auto y = x;
+    for (auto& stage : stages) {
+      const auto out = forward(stage.module, y);
+      if (stage.residual && !bit_equal(run_residual(stage, y, nullptr), out)) {
+        spdlog::warn("{}: declared residual structure does not reproduce its forward; restarting it whole",
+                     stage.prefix);
+        stage.residual = false;
+      }
+      y = out;
+    }
+    if (!bit_equal(y, expected)) return false;
+    if (start == last) return true;
+  }
+}
+
 class StagedEngine final : public Engine {
  public:
   StagedEngine(Model& model, const Dataset& data, const EngineOptions& options, std::vector<Stage> stages)
@@ -138,7 +184,6 @@ class StagedEngine final : public Engine {
       // A single-conv stage splices into its output, the next stage's cached input.
       if (stages_[s].single_conv && (s + 1 >= stages_.size() || !stages_[s + 1].cached)) stages_[s].single_conv = false;
     }
-    verify_residual_plans();
     chunk_ = plan_chunk(options.memory_limit);
   }
 
@@ -206,15 +251,6 @@ class StagedEngine final : public Engine {
     std::vector<std::vector<torch::Tensor>> conv_out;  // [stage][main child]
   };
 
-  torch::Tensor run_residual(Stage& stage, const torch::Tensor& x, BatchCache* cache, std::size_t s) {
-    auto y = x;
-    for (std::size_t k = 0; k < stage.main.size(); ++k) {
-      y = forward(stage.main[k], y);
-      if (cache && stage.main_conv[k]) cache->conv_out[s][k] = y;
-    }
-    return forward(stage.post, y + forward(stage.shortcut, x));
-  }
-
   // Golden input of main child k of residual stage s, from the nearest cached tensor before it.
   torch::Tensor main_input(std::size_t s, std::size_t k, const BatchCache& c) {
     auto& stage = stages_[s];
@@ -235,7 +271,7 @@ class StagedEngine final : public Engine {
       if (cache && stage.cached) cache->stage_in[s] = x;
       if (stage.residual) {
         if (cache) cache->conv_out[s].assign(stage.main.size(), {});
-        x = run_residual(stage, x, cache, s);
+        x = run_residual(stage, x, cache ? &cache->conv_out[s] : nullptr);
       } else {
         x = forward(stage.module, x);
       }
@@ -251,26 +287,6 @@ class StagedEngine final : public Engine {
     for (const auto& t : c.stage_in) add(t);
     for (const auto& v : c.conv_out) for (const auto& t : v) add(t);
     return bytes;
-  }
-
-  // Residual structure must reproduce the block's own forward bit for bit, else the block
-  // is restarted as a whole.
-  // Checked on a full batch and on the last, partial one: kernels may depend on batch size.
-  void verify_residual_plans() {
-    torch::InferenceMode inference;
-    const std::int64_t last = (data_.size() - 1) / batch_ * batch_;
-    for (std::int64_t start : {std::int64_t{0}, last}) {
-      auto x = device_batch(data_, model_, start, std::min(batch_, data_.size() - start));
-      for (auto& stage : stages_) {
-        const auto expected = forward(stage.module, x);
-        if (stage.residual && !bit_equal(run_residual(stage, x, nullptr, 0), expected)) {
-          spdlog::warn("{}: declared residual structure does not reproduce its forward; restarting it whole",
-                       stage.prefix);
-          stage.residual = false;
-        }
-        x = expected;
-      }
-    }
   }
 
   // Images per chunk: whole batches whose cached activations fit the memory limit.
@@ -469,22 +485,12 @@ class StagedEngine final : public Engine {
   torch::Tensor golden_;
 };
 
-// The staged run must reproduce forward() bit for bit; otherwise the model's forward is
-// not the plain sequence of its children and only the naive engine is exact.
-bool stages_reproduce_forward(Model& model, const Dataset& data, std::vector<Stage>& stages, std::int64_t batch) {
-  torch::InferenceMode inference;
-  auto x = device_batch(data, model, 0, std::min(batch, data.size()));
-  auto expected = model.forward(x);
-  for (auto& stage : stages) x = forward(stage.module, x);
-  return bit_equal(x, expected);
-}
-
 }  // namespace
 
 std::unique_ptr<Engine> make_staged_engine(Model& model, const Dataset& data, const EngineOptions& options) {
   auto stages = split_stages(model);
   if (!model.meta().sequential || stages.empty() || data.size() == 0 ||
-      !stages_reproduce_forward(model, data, stages, options.batch_size)) {
+      !verify_stages(model, data, stages, options.batch_size)) {
     spdlog::warn("{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",
                  model.meta().name);
     return make_naive_engine(model, data, options);

@@ -1,6 +1,12 @@
 // Engines on the real ResNet20 with the published weights and the real CIFAR-10 test set.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
+#include <sstream>
 #include <torch/torch.h>
 
 #include "dnnfi/commands.hpp"
@@ -129,6 +135,56 @@ TEST_CASE("a stuck-at fault that leaves its weight's bits unchanged runs nothing
   const auto flipped = staged->evaluate(f, FaultModel::kStuckAt0);
   CHECK(staged->executed_macs() > before);
   CHECK(flipped.injections == 300);
+}
+
+namespace {
+
+// The export of ResNet20 with its metadata rewritten by `edit`, loaded from a temporary folder.
+Model load_with_meta(const std::function<std::string(std::string)>& edit) {
+  auto& r = ResNet20::get();
+  const auto files = prepare_model(r.entry, r.where);
+  const auto dir = std::filesystem::temp_directory_path() / ("dnnfi-meta-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ModelFiles copy{dir / "model.pt", dir / "model.meta"};
+  std::filesystem::copy_file(files.torchscript, copy.torchscript, std::filesystem::copy_options::overwrite_existing);
+  std::ifstream in(files.meta);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::ofstream(copy.meta) << edit(text.str());
+  auto model = Model::load(copy, torch::kCPU);
+  std::filesystem::remove_all(dir);
+  return model;
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("a declared residual structure that does not reproduce its block is not used", "[engine][model]") {
+  auto& r = ResNet20::get();
+  // layer2.1 declared without its first ReLU: the staged engine must notice and restart
+  // that block whole, so its faults still match the naive engine.
+  auto model = load_with_meta([](std::string meta) {
+    return replace(meta, "residual layer2.1 conv1,bn1,relu1,conv2,bn2", "residual layer2.1 conv1,bn1,conv2,bn2");
+  });
+  auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  std::vector<Fault> faults;
+  for (const auto& f : published.faults)
+    if (f.layer.rfind("layer2.1.", 0) == 0 && faults.size() < 4) faults.push_back(f);
+  auto naive = make_engine(EngineKind::kNaive, model, r.data, EngineOptions{});
+  auto staged = make_engine(EngineKind::kStaged, model, r.data, EngineOptions{});
+  REQUIRE(staged->name() == "staged");
+  CHECK(run_all(*staged, faults, FaultModel::kBitFlip) == run_all(*naive, faults, FaultModel::kBitFlip));
+}
+
+TEST_CASE("a model whose forward is not a plain sequence gets the naive engine", "[engine][model]") {
+  auto& r = ResNet20::get();
+  auto model = load_with_meta([](std::string meta) { return replace(meta, "sequential 1", "sequential 0"); });
+  CHECK(make_engine(EngineKind::kStaged, model, r.data, EngineOptions{})->name() == "naive");
 }
 
 TEST_CASE("an exponent fault that overflows is counted critical and non-finite", "[engine][model]") {
