@@ -59,9 +59,10 @@ for engine in naive staged; do
   gps=$(awk -v g="$gflop" -v w="$wall" 'BEGIN {printf "%.1f", g / w}')
   pct=$(awk -v g="$gps" -v p="$peak" 'BEGIN {printf "%.0f%%", 100 * g / p}')
   printf '%-8s %9s %14s %9.0f %10s %14s\n' "$engine" "$wall" "$rate" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')" "$gps" "$pct"
-  eval "wall_$engine=$wall"
+  eval "wall_$engine=$wall gflop_$engine=$gflop"
 done
 if [ "$repeat" -gt 1 ]; then echo "runs (wall s): naive${walls_naive}; staged${walls_staged}"; fi
 echo "speed-up (naive wall / staged wall): $(awk -v a="$wall_naive" -v b="$wall_staged" 'BEGIN {printf "%.2fx", a / b}')"
+echo "conv/linear work ratio (naive GFLOP / staged GFLOP): $(awk -v a="$gflop_naive" -v b="$gflop_staged" 'BEGIN {printf "%.2fx", a / b}') (the speed-up with no overhead at all)"
 echo "conv peak (best of the model's conv shapes, batch $batch): $peak GFLOP/s"
 echo "results: identical, fault by fault (masked, non-critical, critical, non-finite), in every run"
