@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Tests scripts/restart_bound.py on small hand-made metadata and fault lists.
+
+A plain script (no pytest): /usr/bin/python3 tests/python/test_restart_bound.py
+Exits 0 only when every case passes.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "scripts", "restart_bound.py")
+META = """# dnnfi model metadata
+format 3
+layer a 2x3x3x3 100
+layer b 4x2x3x3 300
+"""
+
+
+def run(meta, faults):
+    with tempfile.TemporaryDirectory() as tmp:
+        meta_path, list_path = os.path.join(tmp, "m.meta"), os.path.join(tmp, "fl.csv")
+        with open(meta_path, "w", encoding="utf-8") as f:
+            f.write(meta)
+        with open(list_path, "w", encoding="utf-8") as f:
+            f.write("Injection,Layer,TensorIndex,Bit\n")
+            for i, layer in enumerate(faults):
+                f.write(f'{i},{layer},"(0, 0, 0, 0)",3\n')
+        return subprocess.run([sys.executable, SCRIPT, meta_path, list_path], capture_output=True, text=True)
+
+
+def main():
+    failures = 0
+
+    def check(name, condition, detail):
+        nonlocal failures
+        print(("ok - " if condition else "FAIL - ") + name + ("" if condition else ": " + detail))
+        failures += not condition
+
+    # Naive: 400 MACs per fault. A fault in `a` leaves a's faulty channel (100 / 2) and all of
+    # `b` (300); one in `b` leaves b's channel (300 / 4). Two faults: 800 / (350 + 75).
+    r = run(META, ["a", "b"])
+    check("bound of a two-layer list", r.returncode == 0 and "exact-restart bound 1.88x" in r.stdout, r.stdout + r.stderr)
+    check("per-layer bound", "a" in r.stdout and " 1.1x" in r.stdout and "5.3x" in r.stdout, r.stdout)
+    r = run(META, ["b", "b", "b"])
+    check("faults only in the last layer", "exact-restart bound 5.33x" in r.stdout, r.stdout + r.stderr)
+    r = run(META, ["a", "c"])
+    check("unknown layer names the line", r.returncode != 0 and "fl.csv:3" in r.stderr and "'c'" in r.stderr,
+          r.stderr)
+    r = run("format 3\n", ["a"])
+    check("metadata without layers", r.returncode != 0 and "no 'layer' lines" in r.stderr, r.stderr)
+    print(f"{5 - failures} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
