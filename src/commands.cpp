@@ -165,6 +165,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   engine_options.batch_size = inference.batch_size;
   engine_options.memory_limit = options.memory_limit;
   auto engine = make_engine(options.engine, model, data, engine_options);
+  engine->set_stop(options.stop);
   spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
                 seconds_since(t1));
   spdlog::info("{}/{}: {} faults x {} images, {} engine, batch {}, {} thread(s), {}", entry.name, entry.dataset,

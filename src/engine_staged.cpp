@@ -219,9 +219,11 @@ class StagedEngine final : public Engine {
       const std::size_t last = std::min(faults.size(), first + group);
       std::vector<Counts> counts(last - first);
       for (std::int64_t chunk_start = 0; chunk_start < data_.size(); chunk_start += chunk_) {
+        if (!single_chunk && stop_requested()) return;  // the group is abandoned, not reported
         const std::int64_t chunk_length = std::min(chunk_, data_.size() - chunk_start);
         fill_cache(chunk_start, chunk_length, golden);
         for (std::size_t i = first; i < last;) {
+          if (!single_chunk && stop_requested()) return;
           const std::size_t end = run_end(faults, i, last);
           evaluate_run(&faults[i], end - i, default_model, golden, chunk_start, chunk_length, &counts[i - first]);
           for (; i < end; ++i)

@@ -1,5 +1,6 @@
 #pragma once
 // Campaign engines: how the faulty inference of one fault over the test set is computed.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,9 +44,15 @@ class Engine {
   double executed_macs() const { return executed_macs_; }
   // Peak bytes of cached activations the engine holds.
   virtual std::int64_t cache_bytes() const { return 0; }
+  // Set asynchronously (Ctrl-C) to stop: an engine that reports faults in groups abandons the
+  // unfinished group instead of completing it; those faults were never reported, so a resumed
+  // campaign reruns them.
+  void set_stop(const std::atomic<bool>* stop) { stop_ = stop; }
 
  protected:
+  bool stop_requested() const { return stop_ != nullptr && stop_->load(); }
   double executed_macs_ = 0;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 // The model and data set must outlive the engine. Images are batched in order, the last

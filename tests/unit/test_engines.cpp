@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -207,6 +208,23 @@ TEST_CASE("chunked caching under a small memory limit gives the same counts", "[
   auto b = make_engine(EngineKind::kStaged, r.model, r.data, chunked);
   CHECK(run_all(*a, faults, FaultModel::kBitFlip) == run_all(*b, faults, FaultModel::kBitFlip));
   CHECK(b->cache_bytes() < a->cache_bytes());
+}
+
+TEST_CASE("a stop request abandons an unfinished group of faults without reporting it", "[engine][model]") {
+  auto& r = ResNet20::get();
+  auto faults = faults_of_every_layer();
+  EngineOptions chunked;
+  chunked.memory_limit = 1 << 20;  // a batch at a time: faults are reported in groups
+  auto engine = make_engine(EngineKind::kStaged, r.model, r.data, chunked);
+  std::atomic<bool> stop{true};
+  engine->set_stop(&stop);
+  std::size_t reported = 0;
+  engine->run(faults, FaultModel::kBitFlip, [&](std::size_t, const Counts&) { return ++reported > 0; });
+  CHECK(reported == 0);
+  CHECK(engine->executed_macs() == 0);
+  stop = false;
+  CHECK(run_all(*engine, faults, FaultModel::kBitFlip).size() == faults.size());
+  CHECK(engine->executed_macs() > 0);
 }
 
 TEST_CASE("after a campaign the weights are restored: golden outputs are bit-identical", "[engine][model]") {
