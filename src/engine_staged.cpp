@@ -190,13 +190,14 @@ class StagedEngine final : public Engine {
   std::string name() const override { return "staged"; }
   std::int64_t cache_bytes() const override { return peak_cache_bytes_; }
 
-  // Golden logits come from the cached pass itself when the whole test set is one chunk;
-  // otherwise from a plain pass, and every chunk's cached pass is checked against them.
+  // Campaigns take golden logits from the cached passes themselves (fill_cache). Asked for
+  // them before any campaign, a test set of several chunks gets a plain pass instead, which
+  // every chunk's cached pass must then reproduce.
   torch::Tensor golden_logits() override {
     if (!golden_.defined()) {
       torch::InferenceMode inference;
       if (chunk_ >= data_.size()) {
-        fill_cache(0, data_.size(), {});
+        fill_cache(0, data_.size());
       } else {
         std::vector<torch::Tensor> parts;
         for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
@@ -210,7 +211,6 @@ class StagedEngine final : public Engine {
 
   void run(const std::vector<Fault>& faults, FaultModel default_model, const Done& done) override {
     torch::InferenceMode inference;
-    const auto golden = golden_logits();
     const bool single_chunk = chunk_ >= data_.size();
     // With one chunk the cache is built once and faults are reported as each run of them
     // finishes; otherwise faults go in groups, each group sweeping the chunks once.
@@ -221,11 +221,11 @@ class StagedEngine final : public Engine {
       for (std::int64_t chunk_start = 0; chunk_start < data_.size(); chunk_start += chunk_) {
         if (!single_chunk && stop_requested()) return;  // the group is abandoned, not reported
         const std::int64_t chunk_length = std::min(chunk_, data_.size() - chunk_start);
-        fill_cache(chunk_start, chunk_length, golden);
+        const auto golden = fill_cache(chunk_start, chunk_length);
         for (std::size_t i = first; i < last;) {
           if (!single_chunk && stop_requested()) return;
           const std::size_t end = run_end(faults, i, last);
-          evaluate_run(&faults[i], end - i, default_model, golden, chunk_start, chunk_length, &counts[i - first]);
+          evaluate_run(&faults[i], end - i, default_model, golden, chunk_length, &counts[i - first]);
           for (; i < end; ++i)
             if (single_chunk && !done(i, counts[i - first])) return;
         }
@@ -304,8 +304,12 @@ class StagedEngine final : public Engine {
     return chunk;
   }
 
-  void fill_cache(std::int64_t chunk_start, std::int64_t chunk_length, const torch::Tensor& golden) {
-    if (cached_start_ == chunk_start && cached_length_ == chunk_length) return;
+  // Caches the golden activations of one chunk and returns its golden logits. The first pass
+  // over a chunk records them; every later pass must reproduce them bit for bit, or no result
+  // could be trusted.
+  torch::Tensor fill_cache(std::int64_t chunk_start, std::int64_t chunk_length) {
+    const auto index = static_cast<std::size_t>(chunk_start / chunk_);
+    if (cached_start_ == chunk_start && cached_length_ == chunk_length) return golden_parts_[index];
     const auto start = std::chrono::steady_clock::now();
     cache_.clear();
     std::int64_t bytes = 0;
@@ -313,20 +317,28 @@ class StagedEngine final : public Engine {
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
       BatchCache c;
       logits.push_back(golden_batch_pass(device_batch(data_, model_, chunk_start + offset, length), &c));
-      // Every chunk's cached pass must reproduce the golden logits, or no result could be trusted.
-      if (golden.defined() && !bit_equal(logits.back(), golden.narrow(0, chunk_start + offset, length)))
-        throw Error(ExitCode::kFailure, "staged engine: cached golden pass differs from the golden logits; "
-                                        "use --engine naive");
       bytes += bytes_of(c);
       cache_.push_back(std::move(c));
     });
-    if (!golden.defined()) golden_ = torch::cat(logits);
+    const auto chunk_golden = torch::cat(logits);
+    golden_parts_.resize(static_cast<std::size_t>((data_.size() + chunk_ - 1) / chunk_));
+    auto& recorded = golden_parts_.at(index);
+    if (!recorded.defined() && golden_.defined()) recorded = golden_.narrow(0, chunk_start, chunk_length);
+    if (recorded.defined() && !bit_equal(chunk_golden, recorded))
+      throw Error(ExitCode::kFailure, "staged engine: cached golden pass differs from the golden logits; "
+                                      "use --engine naive");
+    if (!recorded.defined()) {
+      recorded = chunk_golden;
+      if (std::all_of(golden_parts_.begin(), golden_parts_.end(), [](const torch::Tensor& t) { return t.defined(); }))
+        golden_ = torch::cat(golden_parts_);
+    }
     peak_cache_bytes_ = std::max(peak_cache_bytes_, bytes);
     cached_start_ = chunk_start;
     cached_length_ = chunk_length;
     spdlog::debug("staged engine: golden pass over images {}-{} cached in {:.2f} s", chunk_start,
                   chunk_start + chunk_length - 1,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return recorded;
   }
 
   // Where a fault is computed from: its stage, its index among the residual main path's
@@ -361,8 +373,9 @@ class StagedEngine final : public Engine {
 
   // Counts of the `n` faults of one run (one fault unless they splice) over the cached
   // chunk, added to counts[0..n).
+  // `golden`: the chunk's golden logits.
   void evaluate_run(const Fault* faults, std::size_t n, FaultModel default_model, const torch::Tensor& golden,
-                    std::int64_t chunk_start, std::int64_t chunk_length, Counts* counts) {
+                    std::int64_t chunk_length, Counts* counts) {
     // Faulty value of each fault's weight; a fault that leaves its bits unchanged is masked.
     const auto weight = model_.weight(faults[0].layer);
     std::vector<std::size_t> live;
@@ -384,7 +397,7 @@ class StagedEngine final : public Engine {
       ScopedFault patch(model_, faults[0], faults[0].model.value_or(default_model));
       std::size_t b = 0;
       for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
-        const auto golden_batch = golden.narrow(0, chunk_start + offset, length);
+        const auto golden_batch = golden.narrow(0, offset, length);
         const auto& c = cache_[b++];
         auto x = forward(stages_[site.stage].module, c.stage_in[site.stage]);
         executed_macs_ += stage_macs_[site.stage] * static_cast<double>(length);
@@ -412,7 +425,7 @@ class StagedEngine final : public Engine {
     auto& stage = stages_[site.stage];
     std::size_t b = 0;
     for_each_batch(chunk_length, batch_, [&](std::int64_t offset, std::int64_t length) {
-      const auto golden_batch = golden.narrow(0, chunk_start + offset, length);
+      const auto golden_batch = golden.narrow(0, offset, length);
       const auto& c = cache_[b++];
       const auto input = stage.residual ? main_input(site.stage, site.child, c) : c.stage_in[site.stage];
       const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
@@ -484,7 +497,8 @@ class StagedEngine final : public Engine {
   std::int64_t cached_start_ = -1, cached_length_ = -1;
   std::int64_t peak_cache_bytes_ = 0;
   std::int64_t early_exits_ = 0;
-  torch::Tensor golden_;
+  torch::Tensor golden_;                    // all images, once every chunk has been passed
+  std::vector<torch::Tensor> golden_parts_;  // [chunk]
 };
 
 }  // namespace

@@ -208,6 +208,8 @@ TEST_CASE("chunked caching under a small memory limit gives the same counts", "[
   auto b = make_engine(EngineKind::kStaged, r.model, r.data, chunked);
   CHECK(run_all(*a, faults, FaultModel::kBitFlip) == run_all(*b, faults, FaultModel::kBitFlip));
   CHECK(b->cache_bytes() < a->cache_bytes());
+  // The chunked campaign assembled its golden logits from the cached passes of its chunks.
+  CHECK(b->golden_logits().view(torch::kInt32).equal(a->golden_logits().view(torch::kInt32)));
 }
 
 TEST_CASE("a stop request abandons an unfinished group of faults without reporting it", "[engine][model]") {
