@@ -381,9 +381,7 @@ class StagedEngine final : public Engine {
     std::vector<std::size_t> live;
     std::vector<float> faulty(n);
     for (std::size_t r = 0; r < n; ++r) {
-      auto slot = weight;
-      for (auto i : faults[r].index) slot = slot.select(0, i);
-      const float original = slot.to(torch::kCPU).item<float>();
+      const float original = element(weight, faults[r].index).to(torch::kCPU).item<float>();
       faulty[r] = apply_fault(original, faults[r].bit, faults[r].model.value_or(default_model));
       if (float_bits(faulty[r]) == float_bits(original)) {
         counts[r] += all_masked(chunk_length);
@@ -412,10 +410,9 @@ class StagedEngine final : public Engine {
     const auto row_index = torch::tensor(rows, torch::kLong).to(weight.device());
     auto rows_weight = weight.index_select(0, row_index).contiguous(weight.suggest_memory_format());
     for (std::size_t j = 0; j < live.size(); ++j) {
-      auto slot = rows_weight.select(0, static_cast<std::int64_t>(j));
-      for (std::size_t d = 1; d < faults[live[j]].index.size(); ++d) slot = slot.select(0, faults[live[j]].index[d]);
-      // from_blob + copy_ move raw bits, so NaN payloads and signed zeros survive on every device.
-      slot.copy_(torch::from_blob(&faulty[live[j]], {}, torch::kFloat));
+      auto index = faults[live[j]].index;
+      index[0] = static_cast<std::int64_t>(j);  // row j holds that fault's output channel
+      store_bits(element(rows_weight, index), faulty[live[j]]);
     }
     auto bias = model_.bias(faults[0].layer);
     if (bias.defined()) bias = bias.index_select(0, row_index);

@@ -195,21 +195,24 @@ torch::Tensor Model::bias(const std::string& layer) const {
   return it == biases_.end() ? torch::Tensor() : it->second;
 }
 
-ScopedFault::ScopedFault(const Model& model, const Fault& fault, FaultModel fault_model) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor weight = model.weight(fault.layer);
-  // A view by index works whatever the weight's memory format (NCHW or channels-last).
-  slot_ = weight;
-  for (auto i : fault.index) slot_ = slot_.select(/*dim=*/0, i);
-  original_ = slot_.to(torch::kCPU).item<float>();
-  faulty_ = apply_fault(original_, fault.bit, fault_model);
-  // from_blob + copy_ move raw bits, so NaN payloads and signed zeros survive on every device.
-  slot_.copy_(torch::from_blob(&faulty_, {}, torch::kFloat));
+torch::Tensor element(torch::Tensor tensor, const std::vector<std::int64_t>& index) {
+  for (auto i : index) tensor = tensor.select(/*dim=*/0, i);
+  return tensor;
 }
 
-ScopedFault::~ScopedFault() {
+void store_bits(const torch::Tensor& slot, float value) {
   torch::NoGradGuard no_grad;
-  slot_.copy_(torch::from_blob(&original_, {}, torch::kFloat));
+  // from_blob + copy_ move raw bits, so NaN payloads and signed zeros survive on every device.
+  slot.copy_(torch::from_blob(&value, {}, torch::kFloat));
 }
+
+ScopedFault::ScopedFault(const Model& model, const Fault& fault, FaultModel fault_model)
+    : slot_(element(model.weight(fault.layer), fault.index)) {
+  original_ = slot_.to(torch::kCPU).item<float>();
+  faulty_ = apply_fault(original_, fault.bit, fault_model);
+  store_bits(slot_, faulty_);
+}
+
+ScopedFault::~ScopedFault() { store_bits(slot_, original_); }
 
 }  // namespace dnnfi

@@ -84,6 +84,11 @@ class Model {
   std::unordered_map<std::string, torch::Tensor> weights_, biases_;
 };
 
+// A 0-dim view of one element of `tensor` by PyTorch index (whatever its memory format).
+torch::Tensor element(torch::Tensor tensor, const std::vector<std::int64_t>& index);
+// Stores `value` into a 0-dim view with its exact bits (NaN payloads, signed zeros) on any device.
+void store_bits(const torch::Tensor& slot, float value);
+
 // Applies one fault to its weight for the lifetime of the object and restores the exact
 // original bits afterwards (also on exceptions).
 class ScopedFault {
