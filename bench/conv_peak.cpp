@@ -11,8 +11,8 @@
 #include <cmath>
 #include <set>
 
+#include "allocator.hpp"
 #include "dnnfi/commands.hpp"
-#include "dnnfi/model.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"convolution throughput for a zoo model's conv shapes"};
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "time per shape");
   CLI11_PARSE(app, argc, argv);
 
+  dnnfi::cli::keep_freed_memory();  // as the dnnfi tool runs
   dnnfi::setup_inference(inference);
   torch::InferenceMode guard;
   std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> seen;

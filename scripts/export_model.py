@@ -18,14 +18,13 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fetch  # noqa: E402
+import model_info  # noqa: E402
 import zoo  # noqa: E402
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 import arch  # noqa: E402
-
-EXPORT_FORMAT = 3
 
 
 class ExportError(RuntimeError):
@@ -111,37 +110,32 @@ def is_plain_sequence(model, example):
 def conv_geometry(model):
     """stride, padding, dilation and groups of every zero-padded Conv2d, for engines that
     recompute a single output channel."""
-    lines = []
+    records = []
     for name, m in model.named_modules():
         if isinstance(m, nn.Conv2d) and m.padding_mode == "zeros" and not isinstance(m.padding, str):
             pair = lambda v: ",".join(map(str, v))  # noqa: E731
-            lines.append(f"conv {name} {pair(m.stride)} {pair(m.padding)} {pair(m.dilation)} {m.groups}")
-    return lines
+            records.append(("conv", [name, pair(m.stride), pair(m.padding), pair(m.dilation), m.groups]))
+    return records
 
 
 def residual_plans(model):
     """Blocks computing post(main(x) + shortcut(x)), as their classes declare them."""
-    lines = []
+    records = []
     for name, m in model.named_modules():
         plan = getattr(type(m), "dnnfi_residual", None)
         if plan:
             main, shortcut, post = plan
-            lines.append(f"residual {name} {','.join(main)} {shortcut} {post}")
-    return lines
+            records.append(("residual", [name, ",".join(main), shortcut, post]))
+    return records
 
 
-def write_meta(path, entry, layers, checkpoint, sequential, macs, structure=()):
-    lines = ["# dnnfi model metadata", f"format {EXPORT_FORMAT}"]
-    for key in ("name", "dataset", "classes", "input", "mean", "std"):
-        lines.append(f"{key} {entry[key]}")
-    lines.append(f"checkpoint {checkpoint}")
-    lines.append(f"sequential {1 if sequential else 0}")
-    lines += [f"layer {name} {'x'.join(map(str, shape))} {macs.get(name, 0)}" for name, shape in layers]
-    lines += list(structure)
-    tmp = f"{path}.{os.getpid()}.part"
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+def write_info(path, entry, layers, checkpoint, sequential, macs, structure=()):
+    records = [(key, [entry[key]]) for key in ("name", "dataset", "classes", "input", "mean", "std")]
+    records.append(("checkpoint", [checkpoint]))
+    records.append(("sequential", [1 if sequential else 0]))
+    records += [("layer", [name, "x".join(map(str, shape)), macs.get(name, 0)]) for name, shape in layers]
+    records += list(structure)
+    model_info.write(path, records)
 
 
 def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=False):
@@ -154,7 +148,7 @@ def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=F
     os.makedirs(out_dir, exist_ok=True)
     example = torch.randn([4] + shape, generator=torch.Generator().manual_seed(0))
     if structure_only:
-        write_meta(stem + ".meta", entry, layers, "none", is_plain_sequence(model, example),
+        write_info(stem + ".meta", entry, layers, "none", is_plain_sequence(model, example),
                    multiply_accumulates(model, shape))
         return stem + ".meta"
     path = locate_checkpoint(entry, weights_dir, home or default_home())
@@ -172,7 +166,7 @@ def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=F
     tmp = f"{stem}.pt.{os.getpid()}.part"  # concurrent shards may export at once
     traced.save(tmp)
     os.replace(tmp, stem + ".pt")
-    write_meta(stem + ".meta", entry, layers, os.path.basename(path), is_plain_sequence(model, example),
+    write_info(stem + ".meta", entry, layers, os.path.basename(path), is_plain_sequence(model, example),
                multiply_accumulates(model, shape), conv_geometry(model) + residual_plans(model))
     return stem + ".pt"
 

@@ -14,22 +14,20 @@ default ~/.cache/dnnfi/models/, after any `dnnfi` command that loads the model).
 """
 import collections
 import csv
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model_info  # noqa: E402
 
 
 def read_layers(meta_path):
     """(name, out_channels, macs per image) of each injectable layer, in forward order."""
-    layers = []
-    with open(meta_path, encoding="utf-8") as meta:
-        for line_no, line in enumerate(meta, 1):
-            fields = line.split()
-            if fields and fields[0] == "layer":
-                if len(fields) != 4:
-                    sys.exit(f"{meta_path}:{line_no}: expected 'layer NAME SHAPE MACS'")
-                layers.append((fields[1], int(fields[2].split("x")[0]), int(fields[3])))
-    if not layers:
-        sys.exit(f"{meta_path}: no 'layer' lines (not a dnnfi model metadata file?)")
-    return layers
+    try:
+        info = model_info.read(meta_path)
+    except (OSError, model_info.ModelInfoError) as e:
+        sys.exit(str(e))
+    return [(name, shape[0], macs) for name, shape, macs in model_info.layers(info)]
 
 
 def main():

@@ -22,8 +22,9 @@ void setup_faultlist(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-p,--proportion", opts->list.spec.p, "estimated proportion p")->capture_default_str();
   cmd->add_option("--fault-model", opts->fault_model,
-                  "write a fault_model column: bit-flip, stuck-at-0 or stuck-at-1 (default: none, bit-flip)")
-      ->check(CLI::IsMember({"bit-flip", "stuck-at-0", "stuck-at-1"}));
+                  "write a fault_model column: " + one_of(fault_model_names()) + " (default: none, " +
+                      std::string(to_string(kDefaultFaultModel)) + ")")
+      ->check(CLI::IsMember(fault_model_names()));
   cmd->add_option("-o,--output", opts->list.output, "CSV file to write")->required();
   cmd->callback([opts] {
     if (!opts->fault_model.empty()) opts->list.fault_model = parse_fault_model(opts->fault_model);

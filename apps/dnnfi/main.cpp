@@ -6,10 +6,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "allocator.hpp"
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
 
 int main(int argc, char** argv) {
+  dnnfi::cli::keep_freed_memory();
   auto logger = spdlog::stderr_color_mt("dnnfi");
   logger->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(logger);

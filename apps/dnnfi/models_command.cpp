@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "dnnfi/zoo.hpp"
 #include "options.hpp"
 
 namespace dnnfi::cli {

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -7,6 +8,7 @@
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
 #include "options.hpp"
+#include "progress.hpp"
 
 namespace dnnfi::cli {
 namespace {
@@ -16,24 +18,6 @@ std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int signal) {
   g_stop.store(true);
   std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-std::int64_t parse_memory(const std::string& text) {
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::logic_error&) {
-    throw Error(ExitCode::kUsage, "--memory-limit '" + text + "': expected a size such as 4G or 512M");
-  }
-  const std::string unit = text.substr(used);
-  double scale = 1 << 20;  // plain numbers are MiB
-  if (unit == "K" || unit == "k") scale = 1 << 10;
-  else if (unit == "G" || unit == "g") scale = 1 << 30;
-  else if (!unit.empty() && unit != "M" && unit != "m")
-    throw Error(ExitCode::kUsage, "--memory-limit '" + text + "': unit must be K, M or G");
-  if (value <= 0) throw Error(ExitCode::kUsage, "--memory-limit must be positive");
-  return static_cast<std::int64_t>(value * scale);
 }
 
 void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
@@ -70,16 +54,17 @@ void setup_run(CLI::App& app) {
   add_inference_options(*cmd, opts->inference);
   cmd->add_option("-f,--faults", opts->faults_file,
                   "fault list CSV (seed format); default: the statistical list for seed 38");
-  cmd->add_option("--fault-model", opts->fault_model, "bit-flip (default), stuck-at-0 or stuck-at-1")
-      ->check(CLI::IsMember({"bit-flip", "stuck-at-0", "stuck-at-1"}));
+  cmd->add_option("--fault-model", opts->fault_model,
+                  one_of(fault_model_names()) + " (default: the list's fault_model column, else " +
+                      std::string(to_string(kDefaultFaultModel)) + ")")
+      ->check(CLI::IsMember(fault_model_names()));
   cmd->add_option("-o,--output", opts->output, "results CSV; an existing one is resumed")->required();
-  cmd->add_option("--shard", opts->shard, "run every N-th fault starting at K (K/N, 0-based)")
-      ->capture_default_str();
+  cmd->add_option("--shard", opts->shard, "run every N-th fault starting at K (K/N, 0-based)")->capture_default_str();
   cmd->add_option("--sample", opts->campaign.sample, "run only N faults spread evenly over the list (0: all)")
       ->capture_default_str();
   cmd->add_option("--engine", opts->engine, "staged (restart from cached activations) or naive (full runs)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"staged", "naive"}));
+      ->check(CLI::IsMember(engine_kind_names()));
   cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")->capture_default_str();
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
   cmd->callback([opts] {
@@ -88,14 +73,10 @@ void setup_run(CLI::App& app) {
     if (!opts->fault_model.empty()) c.fault_model = parse_fault_model(opts->fault_model);
     c.output = opts->output;
     c.engine = *parse_engine_kind(opts->engine);
-    c.memory_limit = parse_memory(opts->memory);
-    c.progress = !opts->quiet;
-    unsigned long k = 0, n = 0;
-    char slash = 0;
-    if (std::sscanf(opts->shard.c_str(), "%lu%c%lu", &k, &slash, &n) != 3 || slash != '/' || n == 0 || k >= n)
-      throw Error(ExitCode::kUsage, "--shard '" + opts->shard + "': expected K/N with 0 <= K < N, e.g. 0/4");
-    c.shard_index = k;
-    c.shard_count = n;
+    c.memory_limit = parse_memory_size(opts->memory);
+    c.shard = parse_shard(opts->shard);
+    ProgressBar progress;
+    if (!opts->quiet && ::isatty(STDERR_FILENO)) c.observer = &progress;
     c.stop = &g_stop;
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);

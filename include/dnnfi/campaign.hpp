@@ -3,58 +3,46 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <vector>
 
 #include "dnnfi/engine.hpp"
-#include "dnnfi/results_file.hpp"
+#include "dnnfi/results.hpp"
 
 namespace dnnfi {
 
 struct CampaignSummary {
-  std::size_t faults = 0;    // in this campaign (after sharding and sampling)
-  std::size_t resumed = 0;   // rows found in the results file
-  std::size_t ran = 0;       // rows computed now
-  Counts totals;             // over every row of the campaign present in the file
-  double seconds = 0;        // spent running faults now
-  double macs = 0;           // conv/linear multiply-accumulates spent now (0: unknown)
-  std::int64_t images = 0;   // per fault
+  std::size_t faults = 0;   // in this campaign (after sharding and sampling)
+  std::size_t resumed = 0;  // rows found in the results file
+  std::size_t ran = 0;      // rows computed now
+  Counts totals;            // over every row of the campaign present in the file
+  double seconds = 0;       // spent running faults now
+  double macs = 0;          // conv/linear multiply-accumulates spent now (0: unknown)
+  std::int64_t images = 0;  // per fault
   bool complete() const { return resumed + ran == faults; }
 };
 
-// The expensive part behind an interface, so the loop is testable without a model.
-class FaultRunner {
+// Told how a campaign advances; the CLI draws its progress bar from it. Called on the
+// thread that runs the campaign.
+class CampaignObserver {
  public:
-  virtual ~FaultRunner() = default;
-  virtual void run(const std::vector<Fault>& faults, FaultModel default_model, const Engine::Done& done) = 0;
-};
-
-class EngineRunner final : public FaultRunner {
- public:
-  explicit EngineRunner(Engine& engine) : engine_(engine) {}
-  void run(const std::vector<Fault>& faults, FaultModel default_model, const Engine::Done& done) override {
-    engine_.run(faults, default_model, done);
-  }
-
-
- private:
-  Engine& engine_;
+  virtual ~CampaignObserver() = default;
+  // Before the first fault runs: the campaign's size and the rows already in the file.
+  virtual void started(std::size_t faults, std::size_t resumed) = 0;
+  // After each new row: rows done so far (resumed included) and the totals over them.
+  virtual void advanced(std::size_t done, const Counts& totals) = 0;
+  virtual void finished() = 0;
 };
 
 struct LoopOptions {
-  std::filesystem::path output;
+  std::filesystem::path output;             // results file, resumed when it exists
   std::int64_t images = 0;                  // images per fault, checked against resumed rows
-  FaultModel default_model = FaultModel::kBitFlip;
-  bool progress = false;                    // progress bar on stderr
+  CampaignObserver* observer = nullptr;     // Default: none
   const std::atomic<bool>* stop = nullptr;  // set asynchronously to stop after the current fault
-  std::function<void(std::size_t)> on_resume;  // told how many faults are already done
 };
 
-// Runs every fault of `faults` that the results file does not hold yet. Resumed rows must
-// match the list (same fault, model and image count) or an InputError names the row.
-CampaignSummary run_fault_loop(const std::vector<Fault>& faults, FaultRunner& runner, const LoopOptions& options);
-
-// Every N-th fault starting at K (0-based), for `--shard K/N`.
-std::vector<Fault> shard(const std::vector<Fault>& faults, std::size_t k, std::size_t n);
+// Runs every fault of `faults` that the results file does not hold yet on `engine`, appending
+// each row as it is reported. Resumed rows must match the list (same fault, model and image
+// count), or an InputError names the row and the file is left untouched.
+CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine, const LoopOptions& options);
 
 }  // namespace dnnfi

@@ -1,13 +1,12 @@
 #pragma once
-// Test sets, read from their official binary formats and normalized as the seed did.
+// Test sets: opened from a format and a path, normalized as the seed did.
 #include <cstdint>
 #include <filesystem>
-#include <string>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include <torch/types.h>
-
-#include "dnnfi/model.hpp"
-#include "dnnfi/zoo.hpp"
 
 namespace dnnfi {
 
@@ -17,34 +16,56 @@ struct Dataset {
   std::int64_t size() const { return labels.size(0); }
 };
 
+enum class DataFormat {
+  kCifar10,   // the CIFAR-10 binary test batch (test_batch.bin)
+  kCifar100,  // the CIFAR-100 binary test set (test.bin), fine labels
+  kGtsrb,     // the GTSRB final test set: a folder with GT-final_test.csv and Final_Test/Images/
+};
+struct DataFormatName {
+  DataFormat format;
+  std::string_view name;
+};
+inline constexpr DataFormatName kDataFormatNames[] = {
+    {DataFormat::kCifar10, "cifar10"}, {DataFormat::kCifar100, "cifar100"}, {DataFormat::kGtsrb, "gtsrb"}};
+std::optional<DataFormat> parse_data_format(std::string_view text);
+std::string_view to_string(DataFormat format);
+
+// Per channel, applied after scaling pixels to 0..1: (x / 255 - mean) / std, in float32.
+struct Normalization {
+  std::vector<float> mean, std;
+};
+
+// A test set to open: its format, where it is, and how its images become model inputs.
+struct DataSource {
+  DataFormat format = DataFormat::kCifar10;
+  std::filesystem::path path;   // the binary file (CIFAR), the folder (GTSRB)
+  Normalization normalization;
+  std::vector<std::int64_t> size;  // H, W the images are resized to (GTSRB); empty: as stored
+};
+
+// Reads the whole test set, or its first `limit` images when given.
+Dataset open_dataset(const DataSource& source, std::optional<std::int64_t> limit = std::nullopt);
+
 // CIFAR-10 binary test batch: 10,000 records of 1 label byte + 3,072 pixel bytes (R, G, B
-// planes of 32x32). Pixels become x/255, then (x - mean) / std per channel, in float32.
-// `limit` > 0 keeps the first `limit` images.
-Dataset read_cifar10(const std::filesystem::path& file, const std::vector<float>& mean,
-                     const std::vector<float>& std, std::int64_t limit = 0);
+// planes of 32x32). `limit` > 0 keeps the first `limit` images.
+Dataset read_cifar10(const std::filesystem::path& file, const Normalization& normalization, std::int64_t limit = 0);
 
 // CIFAR-100 binary test set: 10,000 records of a coarse and a fine label byte + 3,072 pixel
 // bytes; the fine label (0..99) is used, as the zoo's CIFAR-100 models predict it.
-Dataset read_cifar100(const std::filesystem::path& file, const std::vector<float>& mean,
-                      const std::vector<float>& std, std::int64_t limit = 0);
+Dataset read_cifar100(const std::filesystem::path& file, const Normalization& normalization, std::int64_t limit = 0);
 
 // GTSRB final test set: GT-final_test.csv (';'-separated, CRLF: Filename;Width;Height;
 // Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId) and Final_Test/Images/*.ppm (P6, '#' comments allowed)
 // under `root`. Each image is resized to `side` x `side` as torchvision's Resize does on PIL
 // images (bilinear, antialiased when shrinking, rounded to 8 bits), then normalized.
-Dataset read_gtsrb(const std::filesystem::path& root, const std::vector<float>& mean, const std::vector<float>& std,
-                   std::int64_t side, std::int64_t limit = 0);
+Dataset read_gtsrb(const std::filesystem::path& root, const Normalization& normalization, std::int64_t side,
+                   std::int64_t limit = 0);
+// The file the GTSRB reader expects under its root.
+inline constexpr const char* kGtsrbGroundTruth = "GT-final_test.csv";
 
 // An 8-bit RGB image (H x W x 3, uint8) from a binary PPM file.
 torch::Tensor read_ppm(const std::filesystem::path& file);
-// Resize like PIL's bilinear resize of an 8-bit image: H x W x 3 uint8 in, side x side x 3 out.
+// Resize like PIL's bilinear resize of an 8-bit image: H x W x 3 uint8 in, height x width x 3 out.
 torch::Tensor resize_like_pil(const torch::Tensor& image, std::int64_t height, std::int64_t width);
-
-// The test-set file for `dataset`: under --data-dir / DNNFI_DATA_DIR when given, else under
-// DNNFI_HOME/data, downloaded from the official archive (and verified) when missing.
-std::filesystem::path locate_test_set(const std::string& dataset, const Locations& where);
-
-// Loads the test set a zoo model was trained for, with the model's normalization.
-Dataset load_test_set(const ZooEntry& entry, const Locations& where, std::int64_t limit = 0);
 
 }  // namespace dnnfi

@@ -1,9 +1,10 @@
 #pragma once
-// Fault lists in the seed project's CSV format: reading (with validation against the
-// model's layers), writing, and statistical generation (Leveugle et al., DATE 2009).
+// Fault lists in the seed project's CSV format: reading (with validation against the model's
+// layers), writing, statistical generation (Leveugle et al., DATE 2009), samples and shards.
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,19 +13,22 @@
 namespace dnnfi {
 
 // The seed's columns; input lists carry the first four, published lists all eight.
-inline constexpr const char* kFaultColumns[] = {"Injection", "Layer", "TensorIndex", "Bit"};
-inline constexpr const char* kResultColumns[] = {"n_injections", "masked", "non_critical", "critical"};
+inline constexpr const char* kFaultListHeader = "Injection,Layer,TensorIndex,Bit";
 inline constexpr const char* kFaultModelColumn = "fault_model";
 
 struct FaultList {
-  std::vector<Fault> faults;
-  bool has_fault_model_column = false;  // rows carry their own fault model
+  std::vector<Fault> faults;            // every fault with its model resolved
+  bool has_fault_model_column = false;  // the rows carried their own fault model
 };
 
 // Parses and validates a whole list before anything runs: every problem is reported as
 // "<source>:<line>: <what>" (InputError). `layers` is the model's injectable layer table.
-FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers);
-FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers);
+// `fault_model` (--fault-model) is the model of every row of a list without a fault_model
+// column (default: bit-flip); giving it for a list that has the column is a usage Error.
+FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers,
+                           std::optional<FaultModel> fault_model = std::nullopt);
+FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
+                          std::optional<FaultModel> fault_model = std::nullopt);
 
 // Writes the seed's four columns (plus fault_model when `with_fault_model`).
 void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool with_fault_model);
@@ -43,10 +47,19 @@ double fault_population(const std::vector<Layer>& layers);
 
 // The seed's statistical list: n split over layers in proportion to their weight counts
 // (rounded half to even), index and bit uniform, (layer, index, bit) unique, numbered
-// from 0 in layer order. The same spec and layers give the same list on every platform.
-std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec);
+// from 0 in layer order, every fault of model `model`. The same spec and layers give the
+// same list on every platform.
+std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
+                                       FaultModel model = kDefaultFaultModel);
 
-// `count` faults spread evenly over `faults` (every k-th), for quick campaigns.
+// `count` faults spread evenly over `faults` (every k-th), for quick campaigns; 0 keeps all.
 std::vector<Fault> spread_sample(const std::vector<Fault>& faults, std::size_t count);
+
+// Shard K of N: every N-th fault starting at K (0-based), for `--shard K/N`.
+struct Shard {
+  std::size_t index = 0;  // K; Default: 0
+  std::size_t count = 1;  // N; Default: 1 (the whole list)
+};
+std::vector<Fault> shard(const std::vector<Fault>& faults, const Shard& part);
 
 }  // namespace dnnfi

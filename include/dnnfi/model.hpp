@@ -1,8 +1,5 @@
 #pragma once
-// Zoo models as TorchScript exports: locating or producing the export, its metadata, and
-// patching single weights in place.
-#include <filesystem>
-#include <optional>
+// A loaded TorchScript model with its model info, and patching single weights in place.
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -10,53 +7,10 @@
 #include <torch/script.h>
 
 #include "dnnfi/fault.hpp"
-#include "dnnfi/zoo.hpp"
+#include "dnnfi/model_info.hpp"
+#include "dnnfi/model_source.hpp"
 
 namespace dnnfi {
-
-// Where dnnfi looks for and keeps its files; options win over the environment.
-struct Locations {
-  std::filesystem::path home;                      // DNNFI_HOME; Default: ~/.cache/dnnfi
-  std::optional<std::filesystem::path> weights_dir;  // --weights-dir / DNNFI_WEIGHTS_DIR
-  std::optional<std::filesystem::path> data_dir;     // --data-dir / DNNFI_DATA_DIR
-};
-Locations resolve_locations(const std::optional<std::filesystem::path>& weights_dir,
-                            const std::optional<std::filesystem::path>& data_dir);
-
-// Geometry of a zero-padded Conv2d, to recompute single output channels.
-struct ConvGeometry {
-  std::vector<std::int64_t> stride, padding, dilation;
-  std::int64_t groups = 1;
-};
-
-// A block computing post(main(x) + shortcut(x)), `main` being a plain sequence of children.
-struct ResidualPlan {
-  std::string block;              // module path, e.g. "layer2.1"
-  std::vector<std::string> main;  // child names in order
-  std::string shortcut, post;     // child names
-};
-
-// The metadata file the exporter writes beside the TorchScript file.
-struct ModelMeta {
-  std::string name, dataset;
-  int classes = 0;
-  std::vector<std::int64_t> input;
-  std::vector<float> mean, std;
-  std::string checkpoint;     // file the weights came from, "none" for a structure-only export
-  bool sequential = false;    // forward is the plain sequence of the top-level children
-  std::vector<Layer> layers;  // injectable layers in parameter order
-  std::unordered_map<std::string, ConvGeometry> convs;  // by layer name
-  std::vector<ResidualPlan> residuals;
-};
-ModelMeta read_model_meta(const std::filesystem::path& path);
-
-struct ModelFiles {
-  std::filesystem::path torchscript, meta;
-};
-// Metadata only (no checkpoint needed): enough for `layers` and `faultlist`.
-ModelMeta prepare_model_meta(const ZooEntry& entry, const Locations& where);
-// The TorchScript export with the published weights, exporting it on first use.
-ModelFiles prepare_model(const ZooEntry& entry, const Locations& where);
 
 class Model {
  public:
@@ -64,7 +18,7 @@ class Model {
   // 4-D weights (and the inputs the engines feed) use NHWC, oneDNN's native layout.
   static Model load(const ModelFiles& files, const torch::Device& device, bool channels_last = true);
 
-  const ModelMeta& meta() const { return meta_; }
+  const ModelInfo& info() const { return info_; }
   torch::jit::Module& module() { return module_; }
   const torch::Device& device() const { return device_; }
   // Puts a batch on the model's device in the model's memory format.
@@ -76,9 +30,9 @@ class Model {
   torch::Tensor bias(const std::string& layer) const;
 
  private:
-  Model(torch::jit::Module module, ModelMeta meta, torch::Device device, bool channels_last);
+  Model(torch::jit::Module module, ModelInfo info, torch::Device device, bool channels_last);
   torch::jit::Module module_;
-  ModelMeta meta_;
+  ModelInfo info_;
   torch::Device device_;
   bool channels_last_;
   std::unordered_map<std::string, torch::Tensor> weights_, biases_;
@@ -89,11 +43,11 @@ torch::Tensor element(torch::Tensor tensor, const std::vector<std::int64_t>& ind
 // Stores `value` into a 0-dim view with its exact bits (NaN payloads, signed zeros) on any device.
 void store_bits(const torch::Tensor& slot, float value);
 
-// Applies one fault to its weight for the lifetime of the object and restores the exact
-// original bits afterwards (also on exceptions).
+// Applies one fault (with its own fault model) to its weight for the lifetime of the object and
+// restores the exact original bits afterwards (also on exceptions).
 class ScopedFault {
  public:
-  ScopedFault(const Model& model, const Fault& fault, FaultModel fault_model);
+  ScopedFault(const Model& model, const Fault& fault);
   ~ScopedFault();
   ScopedFault(const ScopedFault&) = delete;
   ScopedFault& operator=(const ScopedFault&) = delete;
@@ -104,12 +58,5 @@ class ScopedFault {
   torch::Tensor slot_;  // a 0-dim view of the faulted weight
   float original_, faulty_;
 };
-
-// Runs a command (argv[0] is looked up on PATH), inheriting stdio; returns its exit status.
-int run_process(const std::vector<std::string>& argv);
-// The Python interpreter that has torch (DNNFI_PYTHON, else /usr/bin/python3) and the
-// scripts directory (DNNFI_SCRIPTS_DIR, else the source tree's scripts/).
-std::string python_interpreter();
-std::filesystem::path scripts_dir();
 
 }  // namespace dnnfi

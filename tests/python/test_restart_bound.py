@@ -9,11 +9,24 @@ import subprocess
 import sys
 import tempfile
 
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                      "scripts", "restart_bound.py")
-META = """# dnnfi model metadata
-format 3
-layer a 2x3x3x3 100
+SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts")
+SCRIPT = os.path.join(SCRIPTS, "restart_bound.py")
+sys.path.insert(0, SCRIPTS)
+import model_info  # noqa: E402
+
+# A complete model info file (models/model_info.txt) of a two-layer model.
+HEAD = f"""# dnnfi model info
+format {model_info.VERSION}
+name tiny
+dataset cifar10
+classes 4
+input 3x8x8
+mean 0.5,0.5,0.5
+std 0.25,0.25,0.25
+checkpoint none
+sequential 1
+"""
+META = HEAD + """layer a 2x3x3x3 100
 layer b 4x2x3x3 300
 """
 
@@ -48,7 +61,7 @@ def main():
     r = run(META, ["a", "c"])
     check("unknown layer names the line", r.returncode != 0 and "fl.csv:3" in r.stderr and "'c'" in r.stderr,
           r.stderr)
-    r = run("format 3\n", ["a"])
+    r = run(HEAD, ["a"])
     check("metadata without layers", r.returncode != 0 and "no 'layer' lines" in r.stderr, r.stderr)
     print(f"{5 - failures} passed, {failures} failed")
     sys.exit(1 if failures else 0)

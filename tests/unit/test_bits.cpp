@@ -6,35 +6,35 @@
 using namespace dnnfi;
 
 TEST_CASE("bit flip of bit 31 negates the weight", "[bits]") {
-  CHECK(apply_fault(0.75f, 31, FaultModel::kBitFlip) == -0.75f);
-  CHECK(apply_fault(-2.5f, 31, FaultModel::kBitFlip) == 2.5f);
+  CHECK(apply_fault(0.75f, BitMask::bit(31), FaultModel::kBitFlip) == -0.75f);
+  CHECK(apply_fault(-2.5f, BitMask::bit(31), FaultModel::kBitFlip) == 2.5f);
 }
 
 TEST_CASE("flipping the same bit twice restores the exact bits", "[bits]") {
   for (float v : {0.1f, -3.0e-7f, 123.456f, 0.0f}) {
     for (int bit = 0; bit < 32; ++bit)
-      CHECK(float_bits(apply_fault(apply_fault(v, bit, FaultModel::kBitFlip), bit, FaultModel::kBitFlip)) ==
+      CHECK(float_bits(apply_fault(apply_fault(v, BitMask::bit(bit), FaultModel::kBitFlip), BitMask::bit(bit), FaultModel::kBitFlip)) ==
             float_bits(v));
   }
 }
 
 TEST_CASE("bit 0 is the least significant mantissa bit", "[bits]") {
-  CHECK(float_bits(apply_fault(1.0f, 0, FaultModel::kBitFlip)) == 0x3F800001u);
-  CHECK(apply_fault(1.0f, 0, FaultModel::kBitFlip) == std::nextafter(1.0f, 2.0f));
+  CHECK(float_bits(apply_fault(1.0f, BitMask::bit(0), FaultModel::kBitFlip)) == 0x3F800001u);
+  CHECK(apply_fault(1.0f, BitMask::bit(0), FaultModel::kBitFlip) == std::nextafter(1.0f, 2.0f));
 }
 
 TEST_CASE("bit 30 of a weight below 2 makes it huge", "[bits]") {
   // 0.5 = 0x3F000000; setting the exponent MSB gives 2^127.
-  CHECK(apply_fault(0.5f, 30, FaultModel::kBitFlip) == std::ldexp(1.0f, 127));
-  CHECK(std::isinf(apply_fault(1.5f, 30, FaultModel::kBitFlip)) == false);
+  CHECK(apply_fault(0.5f, BitMask::bit(30), FaultModel::kBitFlip) == std::ldexp(1.0f, 127));
+  CHECK(std::isinf(apply_fault(1.5f, BitMask::bit(30), FaultModel::kBitFlip)) == false);
   CHECK(std::isnan(bits_float(float_bits(1.5f) | 0x7F800000u)));
 }
 
 TEST_CASE("stuck-at faults force the bit and leave it alone when already set", "[bits]") {
-  CHECK(float_bits(apply_fault(1.0f, 23, FaultModel::kStuckAt0)) == 0x3F000000u);  // 1.0 -> 0.5
-  CHECK(apply_fault(1.0f, 23, FaultModel::kStuckAt1) == 1.0f);
-  CHECK(apply_fault(-1.0f, 31, FaultModel::kStuckAt1) == -1.0f);
-  CHECK(apply_fault(-1.0f, 31, FaultModel::kStuckAt0) == 1.0f);
+  CHECK(float_bits(apply_fault(1.0f, BitMask::bit(23), FaultModel::kStuckAt0)) == 0x3F000000u);  // 1.0 -> 0.5
+  CHECK(apply_fault(1.0f, BitMask::bit(23), FaultModel::kStuckAt1) == 1.0f);
+  CHECK(apply_fault(-1.0f, BitMask::bit(31), FaultModel::kStuckAt1) == -1.0f);
+  CHECK(apply_fault(-1.0f, BitMask::bit(31), FaultModel::kStuckAt0) == 1.0f);
 }
 
 TEST_CASE("fault model names round-trip and unknown names are refused", "[bits]") {

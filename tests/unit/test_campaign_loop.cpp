@@ -1,4 +1,4 @@
-// The campaign loop and its results file, with a fake runner in place of inference.
+// The campaign loop and its results file, with a fake engine in place of inference.
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
@@ -21,17 +21,21 @@ constexpr std::int64_t kImages = 100;
 Counts fake_counts(const Fault& f) {
   Counts c;
   c.injections = kImages;
-  c.critical = f.bit;
+  c.critical = f.bits.lowest();
   c.masked = f.injection % 50;
   c.non_critical = kImages - c.critical - c.masked;
   return c;
 }
 
-class FakeRunner : public FaultRunner {
+class FakeRunner : public Engine {
  public:
   std::size_t stop_after = SIZE_MAX;  // simulates an interruption
   std::vector<std::int64_t> ran;
-  void run(const std::vector<Fault>& faults, FaultModel, const Engine::Done& done) override {
+  std::string name() const override { return "fake"; }
+  torch::Tensor golden_logits() override { return {}; }
+  double executed_macs() const override { return 0; }
+  std::int64_t cache_bytes() const override { return 0; }
+  void run(const std::vector<Fault>& faults, const Engine::Done& done) override {
     for (std::size_t i = 0; i < faults.size(); ++i) {
       ran.push_back(faults[i].injection);
       if (!done(i, fake_counts(faults[i])) || ran.size() >= stop_after) return;
@@ -81,7 +85,7 @@ TEST_CASE("every fault gets one row with the seed's columns first", "[resume]") 
   std::ostringstream expected;
   const auto c = fake_counts(faults[1]);
   expected << faults[1].injection << ',' << faults[1].layer << ",\"" << format_index(faults[1].index) << "\","
-           << faults[1].bit << ',' << kImages << ',' << c.masked << ',' << c.non_critical << ',' << c.critical
+           << format_bits(faults[1].bits) << ',' << kImages << ',' << c.masked << ',' << c.non_critical << ',' << c.critical
            << ",0,bit-flip";
   CHECK(lines[2] == expected.str());
 }
@@ -141,13 +145,13 @@ TEST_CASE("results of another campaign are not resumed", "[resume]") {
     CHECK(r.ran.empty());
   }
   SECTION("different fault list") {
-    faults[0].bit = (faults[0].bit + 1) % 32;
+    faults[0].bits = BitMask::bit((faults[0].bits.lowest() + 1) % 32);
     FakeRunner r;
     CHECK_THROWS_AS(run_fault_loop(faults, r, options), InputError);
     CHECK(r.ran.empty());
   }
   SECTION("different fault model") {
-    options.default_model = FaultModel::kStuckAt1;
+    for (auto& f : faults) f.model = FaultModel::kStuckAt1;
     FakeRunner r;
     CHECK_THROWS_AS(run_fault_loop(faults, r, options), InputError);
   }
@@ -168,11 +172,11 @@ TEST_CASE("shards partition the list", "[resume]") {
   std::set<std::int64_t> seen;
   std::size_t total = 0;
   for (std::size_t k = 0; k < 3; ++k) {
-    for (const auto& f : shard(faults, k, 3)) seen.insert(f.injection);
-    total += shard(faults, k, 3).size();
+    for (const auto& f : shard(faults, Shard{k, 3})) seen.insert(f.injection);
+    total += shard(faults, Shard{k, 3}).size();
   }
   CHECK(total == faults.size());
   CHECK(seen.size() == faults.size());
-  CHECK(shard(faults, 1, 3).front().injection == faults[1].injection);
-  CHECK_THROWS_AS(shard(faults, 3, 3), Error);
+  CHECK(shard(faults, Shard{1, 3}).front().injection == faults[1].injection);
+  CHECK_THROWS_AS(shard(faults, Shard{3, 3}), Error);
 }

@@ -10,7 +10,7 @@ using namespace dnnfi;
 
 TEST_CASE("the CIFAR-10 reader gives the official labels and normalized pixels", "[data]") {
   const auto file = test::shared_dir() / "data" / "cifar-10-batches-bin" / "test_batch.bin";
-  auto data = read_cifar10(file, {0.5f, 0.5f, 0.5f}, {0.25f, 0.25f, 0.25f}, 3);
+  auto data = read_cifar10(file, {{0.5f, 0.5f, 0.5f}, {0.25f, 0.25f, 0.25f}}, 3);
   REQUIRE(data.size() == 3);
   CHECK(data.images.sizes() == torch::IntArrayRef({3, 3, 32, 32}));
   // The official test batch starts with a cat, a ship and a ship (labels 3, 8, 8).
@@ -26,7 +26,7 @@ TEST_CASE("the CIFAR-10 reader gives the official labels and normalized pixels",
 
 TEST_CASE("the CIFAR-100 reader uses the fine labels", "[data]") {
   const auto file = test::shared_dir() / "data" / "cifar-100-binary" / "test.bin";
-  auto data = read_cifar100(file, {0, 0, 0}, {1, 1, 1});
+  auto data = read_cifar100(file, {{0, 0, 0}, {1, 1, 1}});
   CHECK(data.size() == 10000);
   CHECK(data.labels.max().item<std::int64_t>() == 99);
   // 100 test images per fine class.
@@ -35,7 +35,7 @@ TEST_CASE("the CIFAR-100 reader uses the fine labels", "[data]") {
 
 TEST_CASE("GTSRB sample: CRLF semicolon ground truth, PPMs with comment lines", "[data]") {
   const auto root = test::shared_dir() / "data" / "gtsrb-sample";
-  auto data = read_gtsrb(root, {0, 0, 0}, {1, 1, 1}, 50, 100);
+  auto data = read_gtsrb(root, {{0, 0, 0}, {1, 1, 1}}, 50, 100);
   CHECK(data.size() == 100);
   CHECK(data.images.sizes() == torch::IntArrayRef({100, 3, 50, 50}));
   CHECK(data.labels[0].item<std::int64_t>() == 16);  // 00000.ppm;...;16 in GT-final_test.csv
@@ -46,7 +46,7 @@ TEST_CASE("GTSRB sample: CRLF semicolon ground truth, PPMs with comment lines", 
 }
 
 TEST_CASE("a GTSRB image that is missing is reported by name", "[data]") {
-  CHECK_THROWS_WITH(read_gtsrb(test::shared_dir() / "data" / "gtsrb-sample", {0, 0, 0}, {1, 1, 1}, 50, 101),
+  CHECK_THROWS_WITH(read_gtsrb(test::shared_dir() / "data" / "gtsrb-sample", {{0, 0, 0}, {1, 1, 1}}, 50, 101),
                     Catch::Matchers::Contains("00100.ppm"));
 }
 

@@ -13,6 +13,7 @@
 #include "dnnfi/commands.hpp"
 #include "dnnfi/engine.hpp"
 #include "dnnfi/fault_list.hpp"
+#include "dnnfi/zoo.hpp"
 #include "test_support.hpp"
 
 using namespace dnnfi;
@@ -22,9 +23,9 @@ namespace {
 struct ResNet20 {
   Locations where = resolve_locations(std::nullopt, std::nullopt);
   const ZooEntry& entry = find_model("resnet20", "cifar10");
-  Model model = Model::load(prepare_model(entry, where), torch::kCPU);
+  Model model = Model::load(zoo_model_files(entry, where), torch::kCPU);
   // 300 images: two full batches of 128 and a remainder of 44.
-  Dataset data = load_test_set(entry, where, 300);
+  Dataset data = open_dataset(zoo_test_set(entry, where), 300);
 
   static ResNet20& get() {
     InferenceOptions one_thread;  // CTest runs two tests at once on two cores
@@ -49,14 +50,21 @@ std::vector<Fault> faults_of_every_layer() {
     if (taken[f.layer]++ < 2) faults.push_back(f);
   Fault exponent = faults[5];
   exponent.injection = 100000;
-  exponent.bit = 30;  // |w| < 2 becomes ~1e38: overflows to Inf downstream
+  exponent.bits = BitMask::bit(30);  // |w| < 2 becomes ~1e38: overflows to Inf downstream
   faults.push_back(exponent);
   return faults;
 }
 
-std::vector<Counts> run_all(Engine& engine, const std::vector<Fault>& faults, FaultModel model) {
+// The faults, all of fault model `model`.
+std::vector<Fault> with_model(std::vector<Fault> faults, FaultModel model) {
+  for (auto& f : faults) f.model = model;
+  return faults;
+}
+
+std::vector<Counts> run_all(Engine& engine, const std::vector<Fault>& list, FaultModel model) {
+  const auto faults = with_model(list, model);
   std::vector<Counts> counts(faults.size());
-  engine.run(faults, model, [&](std::size_t i, const Counts& c) {
+  engine.run(faults, [&](std::size_t i, const Counts& c) {
     counts[i] = c;
     return true;
   });
@@ -79,7 +87,7 @@ TEST_CASE("staged engine gives the naive engine's counts for faults in every lay
     const auto got = run_all(*staged, faults, model);
     std::int64_t changed = 0;
     for (std::size_t i = 0; i < faults.size(); ++i) {
-      INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << faults[i].bit << " "
+      INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << format_bits(faults[i].bits) << " "
                            << to_string(model));
       CHECK(got[i] == expected[i]);
       CHECK(got[i].injections == 300);
@@ -101,7 +109,7 @@ TEST_CASE("faults of one layer sharing a conv for their channels match the naive
   for (int bit : {30, 22}) {
     Fault f = faults.front();
     f.injection = 100000 + bit;
-    f.bit = bit;
+    f.bits = BitMask::bit(bit);
     faults.push_back(f);
   }
   EngineOptions options;
@@ -111,7 +119,7 @@ TEST_CASE("faults of one layer sharing a conv for their channels match the naive
     const auto expected = run_all(*naive, faults, model);
     const auto got = run_all(*staged, faults, model);
     for (std::size_t i = 0; i < faults.size(); ++i) {
-      INFO(format_index(faults[i].index) << " bit " << faults[i].bit << " " << to_string(model));
+      INFO(format_index(faults[i].index) << " bit " << format_bits(faults[i].bits) << " " << to_string(model));
       CHECK(got[i] == expected[i]);
     }
   }
@@ -123,17 +131,20 @@ TEST_CASE("a stuck-at fault that leaves its weight's bits unchanged runs nothing
   f.layer = "layer3.0.conv2";
   f.index = {5, 9, 0, 2};
   const float w = r.model.weight(f.layer)[5][9][0][2].item<float>();
-  f.bit = 0;
-  while (f.bit < 31 && ((float_bits(w) >> f.bit) & 1u) == 0) ++f.bit;  // a bit that is already 1
-  REQUIRE(((float_bits(w) >> f.bit) & 1u) == 1u);
+  int bit = 0;
+  while (bit < 31 && ((float_bits(w) >> bit) & 1u) == 0) ++bit;  // a bit that is already 1
+  REQUIRE(((float_bits(w) >> bit) & 1u) == 1u);
+  f.bits = BitMask::bit(bit);
   auto staged = make_engine(EngineKind::kStaged, r.model, r.data, EngineOptions{});
   const double before = staged->executed_macs();
-  const auto c = staged->evaluate(f, FaultModel::kStuckAt1);
+  f.model = FaultModel::kStuckAt1;
+  const auto c = evaluate_fault(*staged, f);
   CHECK(c.masked == 300);
   CHECK(c.injections == 300);
   CHECK(staged->executed_macs() == before);
   // The opposite stuck-at value does change the weight and is computed.
-  const auto flipped = staged->evaluate(f, FaultModel::kStuckAt0);
+  f.model = FaultModel::kStuckAt0;
+  const auto flipped = evaluate_fault(*staged, f);
   CHECK(staged->executed_macs() > before);
   CHECK(flipped.injections == 300);
 }
@@ -143,15 +154,15 @@ namespace {
 // The export of ResNet20 with its metadata rewritten by `edit`, loaded from a temporary folder.
 Model load_with_meta(const std::function<std::string(std::string)>& edit) {
   auto& r = ResNet20::get();
-  const auto files = prepare_model(r.entry, r.where);
+  const auto files = zoo_model_files(r.entry, r.where);
   const auto dir = std::filesystem::temp_directory_path() / ("dnnfi-meta-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   ModelFiles copy{dir / "model.pt", dir / "model.meta"};
   std::filesystem::copy_file(files.torchscript, copy.torchscript, std::filesystem::copy_options::overwrite_existing);
-  std::ifstream in(files.meta);
+  std::ifstream in(files.info);
   std::stringstream text;
   text << in.rdbuf();
-  std::ofstream(copy.meta) << edit(text.str());
+  std::ofstream(copy.info) << edit(text.str());
   auto model = Model::load(copy, torch::kCPU);
   std::filesystem::remove_all(dir);
   return model;
@@ -192,7 +203,7 @@ TEST_CASE("an exponent fault that overflows is counted critical and non-finite",
   auto& r = ResNet20::get();
   auto faults = faults_of_every_layer();
   auto staged = make_engine(EngineKind::kStaged, r.model, r.data, EngineOptions{});
-  const auto c = staged->evaluate(faults.back(), FaultModel::kBitFlip);
+  const auto c = evaluate_fault(*staged, faults.back());
   CHECK(c.critical > 0);
   CHECK(c.non_finite <= c.critical);
   CHECK(c.masked + c.non_critical + c.critical == 300);
@@ -217,11 +228,11 @@ TEST_CASE("a stop request abandons an unfinished group of faults without reporti
   auto faults = faults_of_every_layer();
   EngineOptions chunked;
   chunked.memory_limit = 1 << 20;  // a batch at a time: faults are reported in groups
-  auto engine = make_engine(EngineKind::kStaged, r.model, r.data, chunked);
   std::atomic<bool> stop{true};
-  engine->set_stop(&stop);
+  chunked.stop = &stop;
+  auto engine = make_engine(EngineKind::kStaged, r.model, r.data, chunked);
   std::size_t reported = 0;
-  engine->run(faults, FaultModel::kBitFlip, [&](std::size_t, const Counts&) { return ++reported > 0; });
+  engine->run(faults, [&](std::size_t, const Counts&) { return ++reported > 0; });
   CHECK(reported == 0);
   CHECK(engine->executed_macs() == 0);
   stop = false;
@@ -247,11 +258,12 @@ TEST_CASE("a fault changes exactly one weight while it is applied", "[engine][mo
   Fault f;
   f.layer = "layer2.1.conv2";
   f.index = {3, 7, 1, 2};
-  f.bit = 31;
+  f.bits = BitMask::bit(31);
+  f.model = FaultModel::kBitFlip;
   const auto weight = r.model.weight(f.layer);
   const auto before = weight.clone();
   {
-    ScopedFault patch(r.model, f, FaultModel::kBitFlip);
+    ScopedFault patch(r.model, f);
     const auto diff = weight.ne(before);
     CHECK(diff.sum().item<std::int64_t>() == 1);
     CHECK(weight[3][7][1][2].item<float>() == -before[3][7][1][2].item<float>());

@@ -32,7 +32,7 @@ TEST_CASE("a four-column list with quoted indices parses", "[faultlist]") {
   REQUIRE(list.faults.size() == 2);
   CHECK(list.faults[0].layer == "conv1");
   CHECK(list.faults[0].index == std::vector<std::int64_t>{3, 0, 2, 1});
-  CHECK(list.faults[0].bit == 15);
+  CHECK(list.faults[0].bits == BitMask::bit(15));
   CHECK(list.faults[1].injection == 7);
   CHECK(list.faults[1].index == std::vector<std::int64_t>{9, 63});
   CHECK_FALSE(list.has_fault_model_column);
@@ -80,7 +80,7 @@ TEST_CASE("written lists read back identically", "[faultlist]") {
   for (std::size_t i = 0; i < faults.size(); i += 997) {
     CHECK(back.faults[i].layer == faults[i].layer);
     CHECK(back.faults[i].index == faults[i].index);
-    CHECK(back.faults[i].bit == faults[i].bit);
+    CHECK(back.faults[i].bits == faults[i].bits);
     CHECK(back.faults[i].model == FaultModel::kStuckAt0);
   }
 }
@@ -103,15 +103,15 @@ TEST_CASE("the statistical list is unique, in range and reproducible from its se
   SampleSpec other;
   other.seed = 39;
   const auto c = generate_fault_list(layers, other);
-  std::set<std::tuple<std::string, std::vector<std::int64_t>, int>> seen;
+  std::set<std::tuple<std::string, std::vector<std::int64_t>, std::uint32_t>> seen;
   std::set<int> bits;
   bool same_as_b = a.size() == b.size(), same_as_c = a.size() == c.size();
   for (std::size_t i = 0; i < a.size(); ++i) {
     CHECK(a[i].injection == static_cast<std::int64_t>(i));
-    CHECK(seen.emplace(a[i].layer, a[i].index, a[i].bit).second);
-    bits.insert(a[i].bit);
-    same_as_b = same_as_b && a[i].index == b[i].index && a[i].bit == b[i].bit;
-    same_as_c = same_as_c && a[i].index == c[i].index && a[i].bit == c[i].bit;
+    CHECK(seen.emplace(a[i].layer, a[i].index, a[i].bits.word()).second);
+    bits.insert(a[i].bits.lowest());
+    same_as_b = same_as_b && a[i].index == b[i].index && a[i].bits == b[i].bits;
+    same_as_c = same_as_c && a[i].index == c[i].index && a[i].bits == c[i].bits;
   }
   CHECK(bits.size() == 32);
   CHECK(same_as_b);

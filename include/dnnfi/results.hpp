@@ -1,0 +1,87 @@
+#pragma once
+// Results files: the seed's eight columns, then dnnfi's non_finite and fault_model. One reader
+// (read-only, validating) for resume and every command that reads results, and one writer
+// that appends and flushes each finished fault, so an interrupted campaign loses nothing.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <istream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnnfi/fault.hpp"
+#include "dnnfi/outcome.hpp"
+
+namespace dnnfi {
+
+inline constexpr const char* kResultsHeader =
+    "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical,non_finite,fault_model";
+// What published lists with results carry: the first eight of them.
+inline constexpr const char* kSeedResultsHeader =
+    "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical";
+
+struct ResultRow {
+  Fault fault;  // with its fault model
+  Counts counts;
+};
+
+// One results line, without its newline, as the writer appends it.
+std::string format_row(const ResultRow& row);
+
+// Reads a dnnfi results file, or a published list with results (the seed's eight columns;
+// non_finite then reads 0 and fault_model bit-flip). Only complete lines are rows: a last line
+// without its newline (a write cut short by a kill) is reported by torn_bytes(), not parsed.
+// Every malformed row is an InputError naming the file and line. Nothing is ever written.
+class ResultsReader {
+ public:
+  explicit ResultsReader(const std::filesystem::path& path);
+  ResultsReader(std::istream& in, const std::string& source);
+  ~ResultsReader();
+  ResultsReader(const ResultsReader&) = delete;
+  ResultsReader& operator=(const ResultsReader&) = delete;
+
+  // False for a file with no complete line at all (empty, or only a torn header).
+  bool has_header() const;
+  // The header is exactly kResultsHeader: a file dnnfi wrote and can resume.
+  bool dnnfi_format() const;
+  // The next row, validated; false after the last one.
+  bool next(ResultRow& row);
+  // The line number of the row `next` returned last.
+  long line() const;
+  // Every remaining row.
+  std::vector<ResultRow> read_all();
+  // Bytes up to and including the last newline, and after it.
+  std::uintmax_t complete_bytes() const;
+  std::uintmax_t torn_bytes() const;
+
+ private:
+  void load(std::string content, const std::string& source);
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Appends rows to a results file, each flushed as soon as it is written.
+class ResultsWriter {
+ public:
+  // Creates `path` (and its folder) with the header.
+  static ResultsWriter create(const std::filesystem::path& path);
+  // Continues a file a ResultsReader read: cuts it to its `complete_bytes` (a torn last line
+  // is dropped so that fault runs again), writes the header when it had none, then appends.
+  static ResultsWriter resume(const std::filesystem::path& path, const ResultsReader& existing);
+  ~ResultsWriter();
+  ResultsWriter(ResultsWriter&& other) noexcept;
+  ResultsWriter& operator=(ResultsWriter&&) = delete;
+  ResultsWriter(const ResultsWriter&) = delete;
+  ResultsWriter& operator=(const ResultsWriter&) = delete;
+
+  void append(const ResultRow& row);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  ResultsWriter(std::filesystem::path path, std::FILE* file, bool write_header);
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace dnnfi

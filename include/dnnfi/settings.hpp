@@ -1,0 +1,30 @@
+#pragma once
+// The numbers every command shares: their defaults, and the one place each is validated,
+// with messages that say what was given and what is allowed (usage Errors, exit status 2).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dnnfi/fault_list.hpp"
+
+namespace dnnfi {
+
+// The seed's habit; 64-256 are fastest on 2 cores, and golden and faulty runs share it.
+inline constexpr std::int64_t kDefaultBatchSize = 128;
+// Cached golden activations of the staged engine: ResNet20 needs ~1.2 MB per image.
+inline constexpr std::int64_t kDefaultMemoryLimit = std::int64_t{4} << 30;
+
+// -b: at least 1.
+void check_batch_size(std::int64_t batch_size);
+// --threads: 0 (all cores) or more.
+void check_threads(int threads);
+// --images: at least 1 when given (absent: every test image).
+void check_images(std::optional<std::int64_t> images);
+// --shard K/N: 0 <= K < N.
+void check_shard(const Shard& part);
+Shard parse_shard(const std::string& text);
+// --memory-limit: a size such as 4G, 512M, 800K or a plain number of MiB; positive.
+void check_memory_limit(std::int64_t bytes);
+std::int64_t parse_memory_size(const std::string& text);
+
+}  // namespace dnnfi

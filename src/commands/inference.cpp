@@ -1,0 +1,66 @@
+// `dnnfi eval` and `dnnfi layers`, and the inference set-up every command shares.
+#include <spdlog/spdlog.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <thread>
+
+#include "dnnfi/commands.hpp"
+#include "dnnfi/errors.hpp"
+#include "engine/batches.hpp"
+#include "workload.hpp"
+
+namespace dnnfi {
+
+torch::Device setup_inference(const InferenceOptions& options) {
+  check_batch_size(options.batch_size);
+  check_threads(options.threads);
+  check_images(options.images);
+  const int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  try {
+    at::set_num_interop_threads(threads);
+  } catch (const c10::Error&) {
+    // Only settable once per process; a second call (tests) keeps the first value.
+  }
+  spdlog::debug("threads: {} intra-op, {} inter-op", at::get_num_threads(), at::get_num_interop_threads());
+  if (!options.use_cuda) return torch::kCPU;
+  if (!torch::cuda::is_available())
+    throw Error(ExitCode::kUsage, torch::cuda::device_count() == 0 && !torch::hasCUDA()
+                                      ? "--use-cuda: this dnnfi is built against a CPU-only LibTorch; rebuild it "
+                                        "with -DCMAKE_PREFIX_PATH set to a CUDA-enabled LibTorch (for a pip torch: "
+                                        "python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+                                      : "--use-cuda: no CUDA device is visible (check nvidia-smi and "
+                                        "CUDA_VISIBLE_DEVICES)");
+  return torch::Device(torch::kCUDA, 0);
+}
+
+EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& inference) {
+  const auto device = setup_inference(inference);
+  const auto work = resolve_workload(model_options);
+  auto model = Model::load(work.model.prepare(work.where), device);
+  const auto data = open_dataset(work.data(), inference.images);
+  const auto start = std::chrono::steady_clock::now();
+  torch::InferenceMode guard;
+  EvalResult result;
+  for_each_batch(data.size(), inference.batch_size, [&](std::int64_t first, std::int64_t length) {
+    const auto logits = model.forward(device_batch(data, model, first, length));
+    result.correct += logits.argmax(/*dim=*/1)
+                          .to(torch::kCPU)
+                          .eq(data.labels.narrow(0, first, length))
+                          .sum()
+                          .item<std::int64_t>();
+  });
+  result.total = data.size();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+std::vector<Layer> model_layers(const ModelOptions& model_options) {
+  const auto work = resolve_workload(model_options);
+  return work.model.info(work.where).layers;
+}
+
+}  // namespace dnnfi

@@ -1,0 +1,56 @@
+#include "dnnfi/settings.hpp"
+
+#include "dnnfi/errors.hpp"
+#include "text.hpp"
+
+namespace dnnfi {
+namespace {
+[[noreturn]] void usage(const std::string& message) { throw Error(ExitCode::kUsage, message); }
+}  // namespace
+
+void check_batch_size(std::int64_t batch_size) {
+  if (batch_size < 1) usage("-b/--batch-size must be at least 1, got " + std::to_string(batch_size));
+}
+
+void check_threads(int threads) {
+  if (threads < 0) usage("--threads must be 0 (all cores) or more, got " + std::to_string(threads));
+}
+
+void check_images(std::optional<std::int64_t> images) {
+  if (images && *images < 1)
+    usage("--images must be at least 1, got " + std::to_string(*images) + " (leave it out to use every test image)");
+}
+
+void check_shard(const Shard& part) {
+  if (part.count == 0 || part.index >= part.count)
+    usage("shard " + std::to_string(part.index) + "/" + std::to_string(part.count) +
+          ": expected K/N with 0 <= K < N, e.g. 0/4");
+}
+
+Shard parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  const auto k = text::parse_int(text.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::nullopt : text::parse_int(text.substr(slash + 1));
+  if (!k || !n || *k < 0 || *n < 1 || *k >= *n)
+    usage("--shard '" + text + "': expected K/N with 0 <= K < N, e.g. 0/4");
+  return Shard{static_cast<std::size_t>(*k), static_cast<std::size_t>(*n)};
+}
+
+void check_memory_limit(std::int64_t bytes) {
+  if (bytes < 1) usage("--memory-limit must be positive, got " + std::to_string(bytes) + " bytes");
+}
+
+std::int64_t parse_memory_size(const std::string& text) {
+  const auto unit_at = text.find_first_not_of("0123456789.");
+  const auto value = text::parse_double(text.substr(0, unit_at));
+  const std::string unit = unit_at == std::string::npos ? "" : text.substr(unit_at);
+  double scale = 0;
+  if (unit.empty() || unit == "M" || unit == "m") scale = 1 << 20;  // plain numbers are MiB
+  else if (unit == "K" || unit == "k") scale = 1 << 10;
+  else if (unit == "G" || unit == "g") scale = 1 << 30;
+  if (!value || scale == 0) usage("--memory-limit '" + text + "': expected a size such as 4G, 512M or 800K");
+  if (!(*value > 0) || *value * scale > 1e18) usage("--memory-limit '" + text + "' must be a positive size");
+  return static_cast<std::int64_t>(*value * scale);
+}
+
+}  // namespace dnnfi

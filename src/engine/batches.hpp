@@ -1,0 +1,36 @@
+#pragma once
+// What every engine does the same way: batching the test set in order, and bit-for-bit equality.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "dnnfi/dataset.hpp"
+#include "dnnfi/model.hpp"
+
+namespace dnnfi {
+
+// Calls body(start, length) for consecutive batches of `batch` images, the last one holding
+// the remainder: golden and faulty passes must batch identically (kernels depend on it).
+template <typename F>
+void for_each_batch(std::int64_t count, std::int64_t batch, F&& body) {
+  for (std::int64_t start = 0; start < count; start += batch) body(start, std::min(batch, count - start));
+}
+
+// Images [start, start + length) on the model's device in its memory format.
+inline torch::Tensor device_batch(const Dataset& data, const Model& model, std::int64_t start, std::int64_t length) {
+  return model.prepare_input(data.images.narrow(/*dim=*/0, start, length));
+}
+
+// Bit-for-bit equality (NaN payloads and signed zeros included). Tensors in one dense layout
+// on the CPU are compared with memcmp, which stops at the first difference: most faulty
+// activations differ from golden early on.
+inline bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
+  if (a.device().is_cpu() && b.device().is_cpu() && a.strides() == b.strides() && a.is_non_overlapping_and_dense())
+    return std::memcmp(a.data_ptr(), b.data_ptr(), a.numel() * a.element_size()) == 0;
+  return a.view(torch::kInt32).equal(b.view(torch::kInt32));
+}
+
+}  // namespace dnnfi

@@ -1,0 +1,42 @@
+#include "dnnfi/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "engines.hpp"
+
+namespace dnnfi {
+
+std::optional<EngineKind> parse_engine_kind(std::string_view text) {
+  for (const auto& entry : kEngineKindNames)
+    if (entry.name == text) return entry.kind;
+  return std::nullopt;
+}
+
+std::vector<std::string> engine_kind_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kEngineKindNames) names.emplace_back(entry.name);
+  return names;
+}
+
+Counts evaluate_fault(Engine& engine, const Fault& fault) {
+  Counts result;
+  engine.run({fault}, [&](std::size_t, const Counts& counts) {
+    result = counts;
+    return true;
+  });
+  return result;
+}
+
+std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data, const EngineOptions& options) {
+  check_batch_size(options.batch_size);
+  check_memory_limit(options.memory_limit);
+  if (kind == EngineKind::kStaged) {
+    if (auto plan = StagePlan::build(model, data, options.batch_size))
+      return make_staged_engine(model, data, options, std::move(*plan));
+    spdlog::warn("{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",
+                 model.info().name);
+  }
+  return make_naive_engine(model, data, options);
+}
+
+}  // namespace dnnfi

@@ -1,0 +1,121 @@
+#include "golden_cache.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "batches.hpp"
+#include "dnnfi/errors.hpp"
+
+namespace dnnfi {
+namespace {
+
+std::int64_t bytes_of(const BatchCache& c) {
+  std::int64_t bytes = 0;
+  auto add = [&](const torch::Tensor& t) {
+    if (t.defined()) bytes += t.numel() * static_cast<std::int64_t>(t.element_size());
+  };
+  for (const auto& t : c.stage_in) add(t);
+  for (const auto& v : c.conv_out)
+    for (const auto& t : v) add(t);
+  return bytes;
+}
+
+}  // namespace
+
+GoldenCache::GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std::int64_t batch,
+                         std::int64_t memory_limit)
+    : model_(model), data_(data), plan_(plan), batch_(batch) {
+  torch::InferenceMode inference;
+  BatchCache probe;
+  golden_batch_pass(device_batch(data_, model_, 0, std::min<std::int64_t>(1, data_.size())), &probe);
+  const std::int64_t per_image = std::max<std::int64_t>(bytes_of(probe), 1);
+  const std::int64_t batches = std::max<std::int64_t>(1, memory_limit / (per_image * batch_));
+  chunk_ = std::max<std::int64_t>(1, std::min(data_.size(), batches * batch_));
+  golden_parts_.resize(chunk_count());
+  spdlog::debug("staged engine: {} stages, {} bytes cached per image, chunks of {} images", plan_.size(), per_image,
+                chunk_);
+}
+
+std::int64_t GoldenCache::chunk_length(std::size_t chunk) const {
+  return std::min(chunk_, data_.size() - chunk_start(chunk));
+}
+
+torch::Tensor GoldenCache::golden_batch_pass(torch::Tensor x, BatchCache* cache) {
+  if (cache) {
+    cache->stage_in.assign(plan_.size(), {});
+    cache->conv_out.assign(plan_.size(), {});
+  }
+  for (std::size_t s = 0; s < plan_.size(); ++s) {
+    auto& stage = plan_[s];
+    if (cache && stage.input_cached) cache->stage_in[s] = x;
+    if (stage.residual) {
+      if (cache) cache->conv_out[s].assign(stage.residual->main.size(), {});
+      x = stage.residual->run(x, cache ? &cache->conv_out[s] : nullptr);
+    } else {
+      x = stage.module(x);
+    }
+  }
+  return x;
+}
+
+const torch::Tensor& GoldenCache::load(std::size_t chunk) {
+  if (chunk == loaded_) return golden_parts_[chunk];
+  torch::InferenceMode inference;
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t first = chunk_start(chunk), length = chunk_length(chunk);
+  batches_.clear();
+  loaded_ = static_cast<std::size_t>(-1);
+  std::int64_t bytes = 0;
+  std::vector<torch::Tensor> logits;
+  for_each_batch(length, batch_, [&](std::int64_t offset, std::int64_t size) {
+    BatchCache c;
+    logits.push_back(golden_batch_pass(device_batch(data_, model_, first + offset, size), &c));
+    bytes += bytes_of(c);
+    batches_.push_back(std::move(c));
+  });
+  const auto chunk_golden = torch::cat(logits);
+  auto& recorded = golden_parts_.at(chunk);
+  if (!recorded.defined() && golden_.defined()) recorded = golden_.narrow(0, first, length);
+  if (recorded.defined() && !bit_equal(chunk_golden, recorded))
+    throw Error(ExitCode::kFailure,
+                "staged engine: cached golden pass differs from the golden logits; use --engine naive");
+  if (!recorded.defined()) {
+    recorded = chunk_golden;
+    if (std::all_of(golden_parts_.begin(), golden_parts_.end(), [](const torch::Tensor& t) { return t.defined(); }))
+      golden_ = torch::cat(golden_parts_);
+  }
+  peak_bytes_ = std::max(peak_bytes_, bytes);
+  loaded_ = chunk;
+  spdlog::debug("staged engine: golden pass over images {}-{} cached in {:.2f} s", first, first + length - 1,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return recorded;
+}
+
+torch::Tensor GoldenCache::main_input(std::size_t s, std::size_t k, const BatchCache& c) {
+  auto& body = *plan_[s].residual;
+  std::size_t from = k;
+  while (from > 0 && !body.main_conv[from - 1]) --from;
+  auto y = from == 0 ? c.stage_in[s] : c.conv_out[s][from - 1];
+  for (std::size_t j = from; j < k; ++j) y = body.main[j](y);
+  return y;
+}
+
+torch::Tensor GoldenCache::golden_logits() {
+  if (!golden_.defined()) {
+    torch::InferenceMode inference;
+    if (chunk_count() == 1) {
+      load(0);
+    } else {
+      std::vector<torch::Tensor> parts;
+      for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
+        parts.push_back(golden_batch_pass(device_batch(data_, model_, start, length), nullptr));
+      });
+      golden_ = torch::cat(parts);
+    }
+  }
+  return golden_;
+}
+
+}  // namespace dnnfi

@@ -1,0 +1,121 @@
+#include "dnnfi/fault.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "text.hpp"
+
+namespace dnnfi {
+
+std::optional<FaultModel> parse_fault_model(std::string_view text) {
+  for (const auto& entry : kFaultModelNames)
+    if (entry.name == text) return entry.model;
+  return std::nullopt;
+}
+
+std::string_view to_string(FaultModel model) {
+  for (const auto& entry : kFaultModelNames)
+    if (entry.model == model) return entry.name;
+  return "unknown";
+}
+
+std::vector<std::string> fault_model_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kFaultModelNames) names.emplace_back(entry.name);
+  return names;
+}
+
+int BitMask::lowest() const {
+  for (int bit = 0; bit < 32; ++bit)
+    if (word_ >> bit & 1u) return bit;
+  return -1;
+}
+
+std::uint32_t float_bits(float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+float bits_float(std::uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+float apply_fault(float value, BitMask mask, FaultModel model) {
+  std::uint32_t bits = float_bits(value);
+  switch (model) {
+    case FaultModel::kBitFlip: bits ^= mask.word(); break;
+    case FaultModel::kStuckAt0: bits &= ~mask.word(); break;
+    case FaultModel::kStuckAt1: bits |= mask.word(); break;
+  }
+  return bits_float(bits);
+}
+
+std::int64_t Layer::numel() const {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+bool Fault::same_site(const Fault& other) const {
+  return layer == other.layer && index == other.index && bits == other.bits && model == other.model;
+}
+
+namespace {
+std::string join(const std::vector<std::int64_t>& values, const char* separator) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? separator : "") << values[i];
+  return out.str();
+}
+}  // namespace
+
+std::string format_index(const std::vector<std::int64_t>& index) { return "(" + join(index, ", ") + ")"; }
+
+std::string format_shape(const std::vector<std::int64_t>& shape) { return join(shape, "x"); }
+
+std::optional<std::vector<std::int64_t>> parse_index(std::string_view text, std::string* why) {
+  std::string t = text::trim(text);
+  if (t.size() >= 2 && t.front() == '(' && t.back() == ')') {
+    t = t.substr(1, t.size() - 2);
+  } else if (t.find(',') != std::string::npos) {
+    *why = "expected a parenthesised index like \"(3, 0, 2, 1)\"";
+    return std::nullopt;
+  }
+  std::vector<std::int64_t> index;
+  std::stringstream parts(t);
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    part = text::trim(part);
+    if (part.empty() && parts.eof() && !index.empty()) break;  // trailing comma of "(5,)"
+    const auto value = text::parse_int(part);
+    if (!value) {
+      *why = "'" + part + "' is not an integer";
+      return std::nullopt;
+    }
+    index.push_back(*value);
+  }
+  if (index.empty()) {
+    *why = "empty index";
+    return std::nullopt;
+  }
+  return index;
+}
+
+std::string format_bits(BitMask bits) {
+  std::string text;
+  for (int bit = 0; bit < 32; ++bit)
+    if (bits.word() >> bit & 1u) text += (text.empty() ? "" : "|") + std::to_string(bit);
+  return text;
+}
+
+std::optional<BitMask> parse_bits(std::string_view text) {
+  const auto bit = text::parse_int(text::trim(text));
+  if (!bit || *bit < 0 || *bit > 31) return std::nullopt;
+  return BitMask::bit(static_cast<int>(*bit));
+}
+
+}  // namespace dnnfi

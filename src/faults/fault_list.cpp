@@ -1,0 +1,107 @@
+#include "dnnfi/fault_list.hpp"
+
+#include <fstream>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "csv/csv.hpp"
+#include "csv/fault_table.hpp"
+#include "dnnfi/errors.hpp"
+#include "text.hpp"
+
+namespace dnnfi {
+namespace {
+
+std::string layer_names(const std::vector<Layer>& layers) {
+  std::string names;
+  for (std::size_t i = 0; i < layers.size() && i < 8; ++i) names += (i ? ", " : "") + layers[i].name;
+  if (layers.size() > 8) names += ", ... (" + std::to_string(layers.size()) + " in all; see `dnnfi layers`)";
+  return names;
+}
+
+std::string joined_fault_model_names() {
+  std::string names;
+  for (const auto& name : fault_model_names()) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+// The fault's weight exists in the model: its layer, its rank and every index in range.
+void check_against_layers(const Fault& fault, const std::unordered_map<std::string, const Layer*>& by_name,
+                          const std::vector<Layer>& layers, const csv::TableReader& row) {
+  const auto layer = by_name.find(fault.layer);
+  if (layer == by_name.end())
+    row.fail("unknown layer '" + fault.layer + "'; the model's layers are " + layer_names(layers));
+  const auto& shape = layer->second->shape;
+  if (fault.index.size() != shape.size())
+    row.fail("TensorIndex " + format_index(fault.index) + " has rank " + std::to_string(fault.index.size()) +
+             " but " + fault.layer + ".weight is " + format_shape(shape));
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (fault.index[d] < 0 || fault.index[d] >= shape[d])
+      row.fail("TensorIndex " + format_index(fault.index) + " is out of range for " + fault.layer +
+               ".weight of shape " + format_shape(shape));
+}
+
+}  // namespace
+
+FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers,
+                           std::optional<FaultModel> fault_model) {
+  std::unordered_map<std::string, const Layer*> by_name;
+  for (const auto& layer : layers) by_name[layer.name] = &layer;
+
+  csv::TableReader table(in, source, kFaultListHeader);
+  if (!table.starts_with({"Injection", "Layer", "TensorIndex", "Bit"}))
+    table.fail("header must start with " + std::string(kFaultListHeader) + " (got '" + table.header_line() + "')");
+  const auto model_column = table.column(kFaultModelColumn);
+  FaultList list;
+  list.has_fault_model_column = model_column.has_value();
+  if (list.has_fault_model_column && fault_model)
+    throw Error(ExitCode::kUsage, "--fault-model conflicts with the fault_model column of " + source +
+                                      "; drop one of them");
+
+  std::unordered_set<std::int64_t> injections;
+  std::set<std::tuple<std::string, std::vector<std::int64_t>, std::uint32_t, FaultModel>> seen;
+  while (table.next()) {
+    Fault fault = csv::read_fault_columns(table);
+    if (!injections.insert(fault.injection).second)
+      table.fail("Injection " + std::to_string(fault.injection) + " appears twice");
+    check_against_layers(fault, by_name, layers, table);
+    if (model_column) {
+      const auto model = parse_fault_model(text::trim(table.field(*model_column)));
+      if (!model)
+        table.fail("fault_model '" + table.field(*model_column) + "' is not one of " + joined_fault_model_names());
+      fault.model = *model;
+    } else {
+      fault.model = fault_model.value_or(kDefaultFaultModel);
+    }
+    // Numeric result columns of published lists are checked so a shifted row is caught.
+    for (std::size_t c = 4; c < table.header().size(); ++c) {
+      if (c == model_column) continue;
+      if (!text::parse_int(text::trim(table.field(c))))
+        table.fail(table.header()[c] + " '" + table.field(c) + "' is not an integer");
+    }
+    if (!seen.emplace(fault.layer, fault.index, fault.bits.word(), fault.model).second)
+      table.fail("fault " + fault.layer + " " + format_index(fault.index) + " bit " + format_bits(fault.bits) +
+                 " appears twice");
+    list.faults.push_back(std::move(fault));
+  }
+  return list;
+}
+
+FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
+                          std::optional<FaultModel> fault_model) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open the fault list");
+  return parse_fault_list(in, path.string(), layers, fault_model);
+}
+
+void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool with_fault_model) {
+  out << kFaultListHeader << (with_fault_model ? std::string(",") + kFaultModelColumn : "") << "\n";
+  for (const auto& f : faults) {
+    out << csv::format_fault_columns(f);
+    if (with_fault_model) out << ',' << to_string(f.model);
+    out << '\n';
+  }
+}
+
+}  // namespace dnnfi
