@@ -25,5 +25,8 @@ for e in entries:
     else:
         print(f"ok {e['name']}/{e['dataset']}: {len(got)} layers, {sum(math.prod(s) for _, s in e['fault_layers'])} weights")
 print(f"{len(entries) - failed} passed, {failed} failed")
+if len(entries) != 19:
+    print(f"FAIL: the manifest lists {len(entries)} model/dataset pairs, the seed zoo has 19")
+    sys.exit(1)
 sys.exit(1 if failed else 0)
 PY

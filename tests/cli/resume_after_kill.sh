@@ -21,8 +21,10 @@ if [ "$rows" -ge 40 ]; then echo "FAIL: the run finished before it was killed" >
 printf '17,layer2.1.con' >> "$dir/killed.csv"   # a torn row
 out=$("$dnnfi" "${args[@]}" -o "$dir/killed.csv" 2>&1)
 echo "$out"
-echo "$out" | grep -q "resumed from" || { echo "FAIL: no resume reported" >&2; exit 1; }
-echo "$out" | grep -q "torn last line" || { echo "FAIL: torn line not reported" >&2; exit 1; }
+# Every complete row is kept: exactly the rows written before the kill are resumed.
+echo "$out" | grep -q "resuming, $rows of 40 faults already done" || { echo "FAIL: $rows rows not resumed" >&2; exit 1; }
+echo "$out" | grep -q "$((40 - rows)) done now, $rows resumed" || { echo "FAIL: wrong summary" >&2; exit 1; }
+echo "$out" | grep -q "dropping a torn last line (15 bytes)" || { echo "FAIL: torn line not reported" >&2; exit 1; }
 if ! cmp <(sort "$dir/clean.csv") <(sort "$dir/killed.csv"); then
   echo "FAIL: resumed results differ from an uninterrupted run" >&2; exit 1
 fi

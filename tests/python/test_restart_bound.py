@@ -55,7 +55,9 @@ def main():
     # `b` (300); one in `b` leaves b's channel (300 / 4). Two faults: 800 / (350 + 75).
     r = run(META, ["a", "b"])
     check("bound of a two-layer list", r.returncode == 0 and "exact-restart bound 1.88x" in r.stdout, r.stdout + r.stderr)
-    check("per-layer bound", "a" in r.stdout and " 1.1x" in r.stdout and "5.3x" in r.stdout, r.stdout)
+    # One row per layer with faults: name, faults, share, bound (400 / 350 and 400 / 75).
+    rows = {line.split()[0]: line.split()[1:] for line in r.stdout.splitlines()[1:-1]}
+    check("per-layer bound", rows == {"a": ["1", "50.0%", "1.1x"], "b": ["1", "50.0%", "5.3x"]}, r.stdout)
     r = run(META, ["b", "b", "b"])
     check("faults only in the last layer", "exact-restart bound 5.33x" in r.stdout, r.stdout + r.stderr)
     r = run(META, ["a", "c"])

@@ -9,6 +9,7 @@
 #include "dnnfi/campaign.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/fault_list.hpp"
+#include "temp_dir.hpp"
 #include "test_support.hpp"
 
 using namespace dnnfi;
@@ -43,17 +44,7 @@ class FakeRunner : public Engine {
   }
 };
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() / ("dnnfi-test-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  static inline int counter = 0;
-};
+using test::TempDir;
 
 std::vector<std::string> lines_of(const std::filesystem::path& p) {
   std::ifstream in(p);
