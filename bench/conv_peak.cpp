@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
   for (const auto& layer : dnnfi::model_layers(model)) {
     if (layer.shape.size() != 4 || layer.macs == 0) continue;
     const auto out = layer.shape[0], in = layer.shape[1], k = layer.shape[2];
-    const auto side = static_cast<std::int64_t>(std::lround(std::sqrt(
-        static_cast<double>(layer.macs) / static_cast<double>(out * in * k * layer.shape[3]))));
+    const auto side = static_cast<std::int64_t>(std::lround(
+        std::sqrt(static_cast<double>(layer.macs) / static_cast<double>(out * in * k * layer.shape[3]))));
     if (!seen.emplace(out, in, k, side).second) continue;
     auto x = torch::randn({inference.batch_size, in, side, side});
     auto w = torch::randn({out, in, k, layer.shape[3]});
@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     }
     const double gflops = flops * runs / elapsed / 1e9;
     best = std::max(best, gflops);
-    fmt::print("{:<18} {:>16} {:>9} {:>10.1f}\n", layer.name, fmt::format("{} x {} x {}", in, side, side), out,
-               gflops);
+    fmt::print("{:<18} {:>16} {:>9} {:>10.1f}\n", layer.name, fmt::format("{} x {} x {}", in, side, side),
+               out, gflops);
   }
   fmt::print("peak conv GFLOP/s: {:.1f} (batch {}, {} thread(s))\n", best, inference.batch_size,
              inference.threads);

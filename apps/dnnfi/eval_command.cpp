@@ -19,7 +19,8 @@ void setup_eval(CLI::App& app) {
   cmd->callback([opts] {
     const auto r = evaluate(opts->model, opts->inference);
     fmt::print("{}/{}: {} images in {:.1f} s\n", opts->model.name, opts->model.dataset, r.total, r.seconds);
-    fmt::print("top1 accuracy: {:.2f}% ({}/{})\n", r.total ? 100.0 * r.correct / r.total : 0.0, r.correct, r.total);
+    fmt::print("top1 accuracy: {:.2f}% ({}/{})\n", r.total ? 100.0 * r.correct / r.total : 0.0, r.correct,
+               r.total);
   });
 }
 

@@ -14,7 +14,8 @@ void setup_faultlist(CLI::App& app) {
     std::string fault_model;
   };
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("faultlist", "write the statistical fault list (Leveugle et al., DATE 2009)");
+  auto* cmd =
+      app.add_subcommand("faultlist", "write the statistical fault list (Leveugle et al., DATE 2009)");
   add_model_options(*cmd, opts->model);
   cmd->add_option("--seed", opts->list.spec.seed, "random seed")->capture_default_str();
   cmd->add_option("-e,--error-margin", opts->list.spec.error_margin, "error margin e")->capture_default_str();
@@ -29,9 +30,9 @@ void setup_faultlist(CLI::App& app) {
   cmd->callback([opts] {
     if (!opts->fault_model.empty()) opts->list.fault_model = parse_fault_model(opts->fault_model);
     const auto faults = write_statistical_list(opts->model, opts->list);
-    fmt::print("{}: {} faults for {}/{} (seed {}, e={}, t={}, p={})\n", opts->list.output.string(), faults.size(),
-               opts->model.name, opts->model.dataset, opts->list.spec.seed, opts->list.spec.error_margin,
-               opts->list.spec.t_value, opts->list.spec.p);
+    fmt::print("{}: {} faults for {}/{} (seed {}, e={}, t={}, p={})\n", opts->list.output.string(),
+               faults.size(), opts->model.name, opts->model.dataset, opts->list.spec.seed,
+               opts->list.spec.error_margin, opts->list.spec.t_value, opts->list.spec.p);
   });
 }
 

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{"dnnfi: fast fault-injection campaigns for the DNN reliability model zoo"};
   app.require_subcommand(1);
-  app.add_flag_callback("-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "debug logging");
+  app.add_flag_callback(
+      "-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "debug logging");
   dnnfi::cli::setup_eval(app);
   dnnfi::cli::setup_layers(app);
   dnnfi::cli::setup_models(app);

@@ -10,8 +10,10 @@ namespace dnnfi::cli {
 
 void setup_models(CLI::App& app) {
   auto weights_dir = std::make_shared<std::optional<std::filesystem::path>>();
-  auto* cmd = app.add_subcommand("models", "the model zoo: datasets, sizes, seed accuracy, checkpoint status");
-  cmd->add_option("--weights-dir", *weights_dir, "directory holding checkpoint files (default: $DNNFI_WEIGHTS_DIR)");
+  auto* cmd =
+      app.add_subcommand("models", "the model zoo: datasets, sizes, seed accuracy, checkpoint status");
+  cmd->add_option("--weights-dir", *weights_dir,
+                  "directory holding checkpoint files (default: $DNNFI_WEIGHTS_DIR)");
   cmd->callback([weights_dir] {
     fmt::print("{:<12} {:<9} {:>7} {:>9} {:>12} {:>10} {:>9}  {}\n", "name", "dataset", "classes", "input",
                "weights", "faults", "seed top1", "checkpoint");
@@ -20,10 +22,13 @@ void setup_models(CLI::App& app) {
       fmt::print("{:<12} {:<9} {:>7} {:>9} {:>12} {:>10} {:>8.1f}%  {}\n", e.name, e.dataset, e.classes,
                  format_shape(e.input), e.fault_weights,
                  (row.fault_list_exact ? "" : "~") + std::to_string(row.fault_list_size), e.seed_top1,
-                 row.checkpoint + (row.checkpoint == "missing" || row.checkpoint == "present" ? " (" + e.weights_file + ")" : ""));
+                 row.checkpoint + (row.checkpoint == "missing" || row.checkpoint == "present"
+                                       ? " (" + e.weights_file + ")"
+                                       : ""));
     }
-    fmt::print("faults: size of the default statistical list (seed 38); '~' until `dnnfi layers` has exported "
-               "the model\n");
+    fmt::print(
+        "faults: size of the default statistical list (seed 38); '~' until `dnnfi layers` has exported "
+        "the model\n");
   });
 }
 

@@ -32,8 +32,8 @@ class ProgressBar final : public CampaignObserver {
     const double critical = totals.injections ? 100.0 * static_cast<double>(totals.critical) /
                                                     static_cast<double>(totals.injections)
                                               : 0.0;
-    std::fprintf(stderr, "\r[%s] %zu/%zu faults  %.2f faults/s  ETA %ld:%02ld:%02ld  critical %.2f%%  ", bar, done,
-                 total_, rate, eta_s / 3600, eta_s / 60 % 60, eta_s % 60, critical);
+    std::fprintf(stderr, "\r[%s] %zu/%zu faults  %.2f faults/s  ETA %ld:%02ld:%02ld  critical %.2f%%  ", bar,
+                 done, total_, rate, eta_s / 3600, eta_s / 60 % 60, eta_s % 60, critical);
     std::fflush(stderr);
     drawn_ = true;
   }

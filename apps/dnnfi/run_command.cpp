@@ -22,13 +22,15 @@ extern "C" void request_stop(int signal) {
 
 void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
   const auto& t = s.totals;
-  auto pct = [&](std::int64_t v) { return t.injections ? 100.0 * static_cast<double>(v) / t.injections : 0.0; };
+  auto pct = [&](std::int64_t v) {
+    return t.injections ? 100.0 * static_cast<double>(v) / t.injections : 0.0;
+  };
   fmt::print("campaign: {} faults x {} images, {} done now, {} resumed from {}\n", s.faults, s.images, s.ran,
              s.resumed, options.output.string());
   fmt::print("  masked        {:>12} ({:6.2f}%)\n", t.masked, pct(t.masked));
   fmt::print("  non-critical  {:>12} ({:6.2f}%)\n", t.non_critical, pct(t.non_critical));
-  fmt::print("  critical      {:>12} ({:6.2f}%)   of which non-finite logits: {}\n", t.critical, pct(t.critical),
-             t.non_finite);
+  fmt::print("  critical      {:>12} ({:6.2f}%)   of which non-finite logits: {}\n", t.critical,
+             pct(t.critical), t.non_finite);
   if (s.ran > 0 && s.seconds > 0)
     fmt::print("  speed         {:.2f} faults/s, {:.0f} fault-images/s ({:.1f} s)\n", s.ran / s.seconds,
                static_cast<double>(s.ran) * static_cast<double>(s.images) / s.seconds, s.seconds);
@@ -59,13 +61,15 @@ void setup_run(CLI::App& app) {
                       std::string(to_string(kDefaultFaultModel)) + ")")
       ->check(CLI::IsMember(fault_model_names()));
   cmd->add_option("-o,--output", opts->output, "results CSV; an existing one is resumed")->required();
-  cmd->add_option("--shard", opts->shard, "run every N-th fault starting at K (K/N, 0-based)")->capture_default_str();
+  cmd->add_option("--shard", opts->shard, "run every N-th fault starting at K (K/N, 0-based)")
+      ->capture_default_str();
   cmd->add_option("--sample", opts->campaign.sample, "run only N faults spread evenly over the list (0: all)")
       ->capture_default_str();
   cmd->add_option("--engine", opts->engine, "staged (restart from cached activations) or naive (full runs)")
       ->capture_default_str()
       ->check(CLI::IsMember(engine_kind_names()));
-  cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")->capture_default_str();
+  cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
   cmd->callback([opts] {
     auto& c = opts->campaign;

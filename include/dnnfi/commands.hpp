@@ -50,12 +50,12 @@ struct FaultListOptions {
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options);
 
 struct CampaignOptions {
-  std::optional<std::filesystem::path> faults;      // -f; Default: the statistical list for seed 38
-  std::optional<FaultModel> fault_model;            // Default: the list's column, else bit-flip
-  std::filesystem::path output;                     // -o
-  Shard shard;                                      // --shard K/N; Default: 0/1
-  std::size_t sample = 0;                           // --sample N faults spread over the list; Default: 0 = all
-  EngineKind engine = EngineKind::kStaged;          // Default: staged
+  std::optional<std::filesystem::path> faults;  // -f; Default: the statistical list for seed 38
+  std::optional<FaultModel> fault_model;        // Default: the list's column, else bit-flip
+  std::filesystem::path output;                 // -o
+  Shard shard;                                  // --shard K/N; Default: 0/1
+  std::size_t sample = 0;                       // --sample N faults spread over the list; Default: 0 = all
+  EngineKind engine = EngineKind::kStaged;      // Default: staged
   std::int64_t memory_limit = kDefaultMemoryLimit;  // Default: 4 GiB of cached activations
   CampaignObserver* observer = nullptr;             // told the progress; Default: none
   const std::atomic<bool>* stop = nullptr;          // set by a signal handler; Default: none

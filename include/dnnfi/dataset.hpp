@@ -1,12 +1,12 @@
 #pragma once
 // Test sets: opened from a format and a path, normalized as the seed did.
+#include <torch/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string_view>
 #include <vector>
-
-#include <torch/types.h>
 
 namespace dnnfi {
 
@@ -38,7 +38,7 @@ struct Normalization {
 // A test set to open: its format, where it is, and how its images become model inputs.
 struct DataSource {
   DataFormat format = DataFormat::kCifar10;
-  std::filesystem::path path;   // the binary file (CIFAR), the folder (GTSRB)
+  std::filesystem::path path;  // the binary file (CIFAR), the folder (GTSRB)
   Normalization normalization;
   std::vector<std::int64_t> size;  // H, W the images are resized to (GTSRB); empty: as stored
 };
@@ -48,11 +48,13 @@ Dataset open_dataset(const DataSource& source, std::optional<std::int64_t> limit
 
 // CIFAR-10 binary test batch: 10,000 records of 1 label byte + 3,072 pixel bytes (R, G, B
 // planes of 32x32). `limit` > 0 keeps the first `limit` images.
-Dataset read_cifar10(const std::filesystem::path& file, const Normalization& normalization, std::int64_t limit = 0);
+Dataset read_cifar10(const std::filesystem::path& file, const Normalization& normalization,
+                     std::int64_t limit = 0);
 
 // CIFAR-100 binary test set: 10,000 records of a coarse and a fine label byte + 3,072 pixel
 // bytes; the fine label (0..99) is used, as the zoo's CIFAR-100 models predict it.
-Dataset read_cifar100(const std::filesystem::path& file, const Normalization& normalization, std::int64_t limit = 0);
+Dataset read_cifar100(const std::filesystem::path& file, const Normalization& normalization,
+                      std::int64_t limit = 0);
 
 // GTSRB final test set: GT-final_test.csv (';'-separated, CRLF: Filename;Width;Height;
 // Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId) and Final_Test/Images/*.ppm (P6, '#' comments allowed)

@@ -25,7 +25,8 @@ struct EngineKindName {
   EngineKind kind;
   std::string_view name;
 };
-inline constexpr EngineKindName kEngineKindNames[] = {{EngineKind::kNaive, "naive"}, {EngineKind::kStaged, "staged"}};
+inline constexpr EngineKindName kEngineKindNames[] = {{EngineKind::kNaive, "naive"},
+                                                      {EngineKind::kStaged, "staged"}};
 std::optional<EngineKind> parse_engine_kind(std::string_view text);
 std::vector<std::string> engine_kind_names();
 
@@ -63,6 +64,7 @@ Counts evaluate_fault(Engine& engine, const Fault& fault);
 // batch holding the remainder, identically for golden and faulty passes. This alone decides
 // what runs: the staged engine when the model is a verified plain sequence of stages, else
 // the naive engine (said once in the log).
-std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data, const EngineOptions& options);
+std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data,
+                                    const EngineOptions& options);
 
 }  // namespace dnnfi

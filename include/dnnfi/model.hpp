@@ -1,10 +1,10 @@
 #pragma once
 // A loaded TorchScript model with its model info, and patching single weights in place.
+#include <torch/script.h>
+
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <torch/script.h>
 
 #include "dnnfi/fault.hpp"
 #include "dnnfi/model_info.hpp"

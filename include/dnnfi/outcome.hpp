@@ -1,9 +1,9 @@
 #pragma once
 // Golden-vs-faulty classification of each image (DESIGN.md, "Per image outcome").
+#include <torch/types.h>
+
 #include <cstdint>
 #include <iosfwd>
-
-#include <torch/types.h>
 
 namespace dnnfi {
 

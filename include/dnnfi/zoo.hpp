@@ -15,8 +15,8 @@
 namespace dnnfi {
 
 struct ZooEntry {
-  std::string name;                 // lower case, e.g. "resnet20"
-  std::string dataset;              // "cifar10", "cifar100", "gtsrb"
+  std::string name;     // lower case, e.g. "resnet20"
+  std::string dataset;  // "cifar10", "cifar100", "gtsrb"
   int classes = 0;
   std::vector<std::int64_t> input;  // C, H, W
   Normalization normalization;      // per channel, applied after x/255

@@ -16,18 +16,20 @@ std::vector<ResultRow> resumable_rows(const std::vector<Fault>& faults, ResultsR
                                       const LoopOptions& options) {
   const auto where = options.output.string();
   if (reader.has_header() && !reader.dnnfi_format())
-    throw InputError(where, 1, "not a dnnfi results file (it lacks dnnfi's columns " + std::string(kResultsHeader) +
-                                   "); choose another -o");
+    throw InputError(where, 1,
+                     "not a dnnfi results file (it lacks dnnfi's columns " + std::string(kResultsHeader) +
+                         "); choose another -o");
   std::map<std::int64_t, const Fault*> by_injection;
   for (const auto& f : faults) by_injection[f.injection] = &f;
   std::vector<ResultRow> kept;
   for (ResultRow row; reader.next(row);) {
     const auto planned = by_injection.find(row.fault.injection);
     if (planned == by_injection.end() || !planned->second->same_site(row.fault))
-      throw InputError(where, reader.line(),
-                       "Injection " + std::to_string(row.fault.injection) +
-                           " does not match this campaign's fault list (another list, shard or fault model?); use "
-                           "another -o to start a new campaign");
+      throw InputError(
+          where, reader.line(),
+          "Injection " + std::to_string(row.fault.injection) +
+              " does not match this campaign's fault list (another list, shard or fault model?); use "
+              "another -o to start a new campaign");
     if (row.counts.injections != options.images)
       throw InputError(where, reader.line(),
                        "row was computed over " + std::to_string(row.counts.injections) +
@@ -59,7 +61,8 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
       spdlog::warn("{}: dropping a torn last line ({} bytes); that fault runs again", options.output.string(),
                    existing->torn_bytes());
   }
-  auto results = existing ? ResultsWriter::resume(options.output, *existing) : ResultsWriter::create(options.output);
+  auto results =
+      existing ? ResultsWriter::resume(options.output, *existing) : ResultsWriter::create(options.output);
 
   std::vector<Fault> todo;
   for (const auto& f : faults)
@@ -70,13 +73,14 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
 
   if (options.observer) options.observer->started(summary.faults, summary.resumed);
   const auto start = std::chrono::steady_clock::now();
-  if (!todo.empty()) engine.run(todo, [&](std::size_t i, const Counts& counts) {
-    results.append(ResultRow{todo[i], counts});
-    summary.totals += counts;
-    ++summary.ran;
-    if (options.observer) options.observer->advanced(summary.resumed + summary.ran, summary.totals);
-    return options.stop == nullptr || !options.stop->load();
-  });
+  if (!todo.empty())
+    engine.run(todo, [&](std::size_t i, const Counts& counts) {
+      results.append(ResultRow{todo[i], counts});
+      summary.totals += counts;
+      ++summary.ran;
+      if (options.observer) options.observer->advanced(summary.resumed + summary.ran, summary.totals);
+      return options.stop == nullptr || !options.stop->load();
+    });
   if (options.observer) options.observer->finished();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.macs = engine.executed_macs();

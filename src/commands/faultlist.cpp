@@ -7,8 +7,8 @@
 namespace dnnfi {
 
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options) {
-  const auto faults =
-      generate_fault_list(model_layers(model), options.spec, options.fault_model.value_or(kDefaultFaultModel));
+  const auto faults = generate_fault_list(model_layers(model), options.spec,
+                                          options.fault_model.value_or(kDefaultFaultModel));
   const auto tmp = std::filesystem::path(options.output).concat(".part");
   {
     std::ofstream out(tmp, std::ios::binary);

@@ -17,8 +17,9 @@ torch::Device setup_inference(const InferenceOptions& options) {
   check_batch_size(options.batch_size);
   check_threads(options.threads);
   check_images(options.images);
-  const int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   try {
     at::set_num_interop_threads(threads);
@@ -28,12 +29,13 @@ torch::Device setup_inference(const InferenceOptions& options) {
   spdlog::debug("threads: {} intra-op, {} inter-op", at::get_num_threads(), at::get_num_interop_threads());
   if (!options.use_cuda) return torch::kCPU;
   if (!torch::cuda::is_available())
-    throw Error(ExitCode::kUsage, torch::cuda::device_count() == 0 && !torch::hasCUDA()
-                                      ? "--use-cuda: this dnnfi is built against a CPU-only LibTorch; rebuild it "
-                                        "with -DCMAKE_PREFIX_PATH set to a CUDA-enabled LibTorch (for a pip torch: "
-                                        "python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
-                                      : "--use-cuda: no CUDA device is visible (check nvidia-smi and "
-                                        "CUDA_VISIBLE_DEVICES)");
+    throw Error(ExitCode::kUsage,
+                torch::cuda::device_count() == 0 && !torch::hasCUDA()
+                    ? "--use-cuda: this dnnfi is built against a CPU-only LibTorch; rebuild it "
+                      "with -DCMAKE_PREFIX_PATH set to a CUDA-enabled LibTorch (for a pip torch: "
+                      "python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+                    : "--use-cuda: no CUDA device is visible (check nvidia-smi and "
+                      "CUDA_VISIBLE_DEVICES)");
   return torch::Device(torch::kCUDA, 0);
 }
 

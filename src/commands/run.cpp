@@ -30,7 +30,8 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
     list = read_fault_list(*options.faults, info.layers, options.fault_model);
   } else {
     spdlog::info("no -f given: using the statistical fault list for seed {}", SampleSpec{}.seed);
-    list.faults = generate_fault_list(info.layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
+    list.faults =
+        generate_fault_list(info.layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
   }
   const auto faults = shard(spread_sample(list.faults, options.sample), options.shard);
 
@@ -44,7 +45,8 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   engine_options.memory_limit = options.memory_limit;
   engine_options.stop = options.stop;
   auto engine = make_engine(options.engine, model, data, engine_options);
-  spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds, seconds_since(t1));
+  spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
+                seconds_since(t1));
   spdlog::info("{}: {} faults x {} images, {} engine, batch {}, {} thread(s), {}", work.label, faults.size(),
                data.size(), engine->name(), inference.batch_size, at::get_num_threads(), device.str());
 
@@ -54,7 +56,8 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   loop.observer = options.observer;
   loop.stop = options.stop;
   auto summary = run_fault_loop(faults, *engine, loop);
-  spdlog::debug("peak cached activations: {:.1f} MiB", static_cast<double>(engine->cache_bytes()) / (1 << 20));
+  spdlog::debug("peak cached activations: {:.1f} MiB",
+                static_cast<double>(engine->cache_bytes()) / (1 << 20));
   return summary;
 }
 

@@ -18,7 +18,8 @@ void check_threads(int threads) {
 
 void check_images(std::optional<std::int64_t> images) {
   if (images && *images < 1)
-    usage("--images must be at least 1, got " + std::to_string(*images) + " (leave it out to use every test image)");
+    usage("--images must be at least 1, got " + std::to_string(*images) +
+          " (leave it out to use every test image)");
 }
 
 void check_shard(const Shard& part) {
@@ -45,9 +46,12 @@ std::int64_t parse_memory_size(const std::string& text) {
   const auto value = text::parse_double(text.substr(0, unit_at));
   const std::string unit = unit_at == std::string::npos ? "" : text.substr(unit_at);
   double scale = 0;
-  if (unit.empty() || unit == "M" || unit == "m") scale = 1 << 20;  // plain numbers are MiB
-  else if (unit == "K" || unit == "k") scale = 1 << 10;
-  else if (unit == "G" || unit == "g") scale = 1 << 30;
+  if (unit.empty() || unit == "M" || unit == "m")
+    scale = 1 << 20;  // plain numbers are MiB
+  else if (unit == "K" || unit == "k")
+    scale = 1 << 10;
+  else if (unit == "G" || unit == "g")
+    scale = 1 << 30;
   if (!value || scale == 0) usage("--memory-limit '" + text + "': expected a size such as 4G, 512M or 800K");
   if (!(*value > 0) || *value * scale > 1e18) usage("--memory-limit '" + text + "' must be a positive size");
   return static_cast<std::int64_t>(*value * scale);

@@ -48,7 +48,8 @@ bool TableReader::next() {
 
 std::int64_t TableReader::count(std::size_t column) const {
   const auto value = text::parse_int(text::trim(field(column)));
-  if (!value || *value < 0) fail(header_.at(column) + " '" + field(column) + "' is not a non-negative integer");
+  if (!value || *value < 0)
+    fail(header_.at(column) + " '" + field(column) + "' is not a non-negative integer");
   return *value;
 }
 
@@ -70,8 +71,8 @@ Fault read_fault_columns(const TableReader& row) {
 }
 
 std::string format_fault_columns(const Fault& fault) {
-  return std::to_string(fault.injection) + ',' + quote(fault.layer) + ',' + quote(format_index(fault.index)) + ',' +
-         quote(format_bits(fault.bits));
+  return std::to_string(fault.injection) + ',' + quote(fault.layer) + ',' + quote(format_index(fault.index)) +
+         ',' + quote(format_bits(fault.bits));
 }
 
 }  // namespace dnnfi::csv

@@ -24,17 +24,18 @@ struct CifarFormat {
 constexpr CifarFormat kCifar10{"CIFAR-10", 1, 0, 10};
 constexpr CifarFormat kCifar100{"CIFAR-100", 2, 1, 100};  // coarse, fine
 
-Dataset read_cifar(const CifarFormat& format, const std::filesystem::path& file, const Normalization& normalization,
-                   std::int64_t limit) {
+Dataset read_cifar(const CifarFormat& format, const std::filesystem::path& file,
+                   const Normalization& normalization, std::int64_t limit) {
   const std::int64_t record_bytes = format.label_bytes + kCifarPixels;
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ResourceError(fmt::format("{}: cannot open the {} test set", file.string(), format.title));
   in.seekg(0, std::ios::end);
   const auto bytes = static_cast<std::int64_t>(in.tellg());
   if (bytes != kCifarRecords * record_bytes)
-    throw ResourceError(fmt::format("{}: {} bytes, but the {} test set has {} (10,000 records of {}); "
-                                    "it is truncated or another file: replace it with the official one",
-                                    file.string(), bytes, format.title, kCifarRecords * record_bytes, record_bytes));
+    throw ResourceError(
+        fmt::format("{}: {} bytes, but the {} test set has {} (10,000 records of {}); "
+                    "it is truncated or another file: replace it with the official one",
+                    file.string(), bytes, format.title, kCifarRecords * record_bytes, record_bytes));
   in.seekg(0);
   const std::int64_t n = limit > 0 ? std::min(limit, kCifarRecords) : kCifarRecords;
   auto raw = torch::empty({n, record_bytes}, torch::kUInt8);
@@ -54,11 +55,13 @@ Dataset read_cifar(const CifarFormat& format, const std::filesystem::path& file,
 
 }  // namespace
 
-Dataset read_cifar10(const std::filesystem::path& file, const Normalization& normalization, std::int64_t limit) {
+Dataset read_cifar10(const std::filesystem::path& file, const Normalization& normalization,
+                     std::int64_t limit) {
   return read_cifar(kCifar10, file, normalization, limit);
 }
 
-Dataset read_cifar100(const std::filesystem::path& file, const Normalization& normalization, std::int64_t limit) {
+Dataset read_cifar100(const std::filesystem::path& file, const Normalization& normalization,
+                      std::int64_t limit) {
   return read_cifar(kCifar100, file, normalization, limit);
 }
 

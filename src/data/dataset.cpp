@@ -19,8 +19,10 @@ std::string_view to_string(DataFormat format) {
 Dataset open_dataset(const DataSource& source, std::optional<std::int64_t> limit) {
   const std::int64_t first = limit.value_or(0);  // the readers take 0 as "all"
   switch (source.format) {
-    case DataFormat::kCifar10: return read_cifar10(source.path, source.normalization, first);
-    case DataFormat::kCifar100: return read_cifar100(source.path, source.normalization, first);
+    case DataFormat::kCifar10:
+      return read_cifar10(source.path, source.normalization, first);
+    case DataFormat::kCifar100:
+      return read_cifar100(source.path, source.normalization, first);
     case DataFormat::kGtsrb:
       if (source.size.size() != 2 || source.size[0] != source.size[1])
         throw Error(ExitCode::kFailure, "GTSRB images are resized to a square; got no or another size");

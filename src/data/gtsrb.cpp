@@ -46,8 +46,8 @@ torch::Tensor read_ppm(const std::filesystem::path& file) {
     throw ResourceError(file.string() + ": malformed PPM header");
   }
   if (width <= 0 || height <= 0 || width > 65535 || height > 65535 || maxval != 255)
-    throw ResourceError(fmt::format("{}: unsupported PPM ({}x{}, maxval {}); expected 8-bit RGB", file.string(),
-                                    width, height, maxval));
+    throw ResourceError(fmt::format("{}: unsupported PPM ({}x{}, maxval {}); expected 8-bit RGB",
+                                    file.string(), width, height, maxval));
   auto image = torch::empty({height, width, 3}, torch::kUInt8);
   in.read(reinterpret_cast<char*>(image.data_ptr<std::uint8_t>()), height * width * 3);
   if (in.gcount() != height * width * 3) throw ResourceError(file.string() + ": truncated PPM pixel data");
@@ -71,7 +71,8 @@ Dataset read_gtsrb(const std::filesystem::path& root, const Normalization& norma
   std::getline(in, line);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.rfind("Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId", 0) != 0)
-    throw InputError(csv_path.string(), 1, "expected the header Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId");
+    throw InputError(csv_path.string(), 1,
+                     "expected the header Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId");
   std::vector<torch::Tensor> images;
   std::vector<std::int64_t> labels;
   long line_no = 1;
@@ -84,7 +85,8 @@ Dataset read_gtsrb(const std::filesystem::path& root, const Normalization& norma
     for (std::string f; std::getline(parts, f, ';');) fields.push_back(f);
     if (fields.size() != 8) throw InputError(csv_path.string(), line_no, "expected 8 ';'-separated fields");
     const std::int64_t label = text::parse_int(text::trim(fields[7])).value_or(-1);
-    if (label < 0 || label > 42) throw InputError(csv_path.string(), line_no, "ClassId '" + fields[7] + "' is not 0..42");
+    if (label < 0 || label > 42)
+      throw InputError(csv_path.string(), line_no, "ClassId '" + fields[7] + "' is not 0..42");
     const auto image = read_ppm(root / "Final_Test" / "Images" / fields[0]);
     images.push_back(resize_like_pil(image, side, side).permute({2, 0, 1}));
     labels.push_back(label);

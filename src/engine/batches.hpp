@@ -19,7 +19,8 @@ void for_each_batch(std::int64_t count, std::int64_t batch, F&& body) {
 }
 
 // Images [start, start + length) on the model's device in its memory format.
-inline torch::Tensor device_batch(const Dataset& data, const Model& model, std::int64_t start, std::int64_t length) {
+inline torch::Tensor device_batch(const Dataset& data, const Model& model, std::int64_t start,
+                                  std::int64_t length) {
   return model.prepare_input(data.images.narrow(/*dim=*/0, start, length));
 }
 
@@ -28,7 +29,8 @@ inline torch::Tensor device_batch(const Dataset& data, const Model& model, std::
 // activations differ from golden early on.
 inline bool bit_equal(const torch::Tensor& a, const torch::Tensor& b) {
   if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
-  if (a.device().is_cpu() && b.device().is_cpu() && a.strides() == b.strides() && a.is_non_overlapping_and_dense())
+  if (a.device().is_cpu() && b.device().is_cpu() && a.strides() == b.strides() &&
+      a.is_non_overlapping_and_dense())
     return std::memcmp(a.data_ptr(), b.data_ptr(), a.numel() * a.element_size()) == 0;
   return a.view(torch::kInt32).equal(b.view(torch::kInt32));
 }

@@ -27,14 +27,16 @@ Counts evaluate_fault(Engine& engine, const Fault& fault) {
   return result;
 }
 
-std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data, const EngineOptions& options) {
+std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data,
+                                    const EngineOptions& options) {
   check_batch_size(options.batch_size);
   check_memory_limit(options.memory_limit);
   if (kind == EngineKind::kStaged) {
     if (auto plan = StagePlan::build(model, data, options.batch_size))
       return make_staged_engine(model, data, options, std::move(*plan));
-    spdlog::warn("{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",
-                 model.info().name);
+    spdlog::warn(
+        "{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",
+        model.info().name);
   }
   return make_naive_engine(model, data, options);
 }

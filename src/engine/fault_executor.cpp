@@ -56,7 +56,8 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
 // One weight row per live fault: its output channel's golden row with the fault applied,
 // computed by one conv on the cached golden input and spliced into the golden output.
 void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
-                                     const std::vector<float>& faulty, const FaultSite& site, Counts* counts) {
+                                     const std::vector<float>& faulty, const FaultSite& site,
+                                     Counts* counts) {
   const auto& layer = faults[0].layer;
   const auto weight = model_.weight(layer);
   std::vector<std::int64_t> rows;
@@ -92,7 +93,8 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
       } else {
         auto out = golden_out.clone();
         out.narrow(1, o, 1).copy_(channel);
-        logits = stage.residual ? finish_residual(site, out, c, length) : propagate(out, site.stage + 1, c, length);
+        logits = stage.residual ? finish_residual(site, out, c, length)
+                                : propagate(out, site.stage + 1, c, length);
       }
       counts[live[j]] += classify(golden_batch, logits.defined() ? logits : golden_batch);
     }
@@ -114,7 +116,8 @@ torch::Tensor FaultExecutor::finish_residual(const FaultSite& site, torch::Tenso
 
 // Faulty logits from `x`, the input of stage `next`; undefined when a later cached stage input
 // is bit-identical to golden (the batch is masked as a whole).
-torch::Tensor FaultExecutor::propagate(torch::Tensor x, std::size_t next, const BatchCache& c, std::int64_t length) {
+torch::Tensor FaultExecutor::propagate(torch::Tensor x, std::size_t next, const BatchCache& c,
+                                       std::int64_t length) {
   for (;; ++next) {
     if (next < plan_.size() && plan_[next].input_cached && bit_equal(x, c.stage_in[next])) {
       ++early_exits_;

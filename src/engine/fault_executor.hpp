@@ -37,9 +37,10 @@ class FaultExecutor {
 
  private:
   void evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts);
-  void evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live, const std::vector<float>& faulty,
-                        const FaultSite& site, Counts* counts);
-  torch::Tensor finish_residual(const FaultSite& site, torch::Tensor y, const BatchCache& c, std::int64_t length);
+  void evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
+                        const std::vector<float>& faulty, const FaultSite& site, Counts* counts);
+  torch::Tensor finish_residual(const FaultSite& site, torch::Tensor y, const BatchCache& c,
+                                std::int64_t length);
   torch::Tensor propagate(torch::Tensor x, std::size_t next, const BatchCache& c, std::int64_t length);
 
   Model& model_;

@@ -34,8 +34,8 @@ GoldenCache::GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std
   const std::int64_t batches = std::max<std::int64_t>(1, memory_limit / (per_image * batch_));
   chunk_ = std::max<std::int64_t>(1, std::min(data_.size(), batches * batch_));
   golden_parts_.resize(chunk_count());
-  spdlog::debug("staged engine: {} stages, {} bytes cached per image, chunks of {} images", plan_.size(), per_image,
-                chunk_);
+  spdlog::debug("staged engine: {} stages, {} bytes cached per image, chunks of {} images", plan_.size(),
+                per_image, chunk_);
 }
 
 std::int64_t GoldenCache::chunk_length(std::size_t chunk) const {
@@ -83,7 +83,8 @@ const torch::Tensor& GoldenCache::load(std::size_t chunk) {
                 "staged engine: cached golden pass differs from the golden logits; use --engine naive");
   if (!recorded.defined()) {
     recorded = chunk_golden;
-    if (std::all_of(golden_parts_.begin(), golden_parts_.end(), [](const torch::Tensor& t) { return t.defined(); }))
+    if (std::all_of(golden_parts_.begin(), golden_parts_.end(),
+                    [](const torch::Tensor& t) { return t.defined(); }))
       golden_ = torch::cat(golden_parts_);
   }
   peak_bytes_ = std::max(peak_bytes_, bytes);

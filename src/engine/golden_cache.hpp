@@ -24,7 +24,8 @@ struct BatchCache {
 class GoldenCache {
  public:
   // Sizes chunks as whole batches whose cached activations fit `memory_limit` bytes.
-  GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std::int64_t batch, std::int64_t memory_limit);
+  GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std::int64_t batch,
+              std::int64_t memory_limit);
 
   std::size_t chunk_count() const { return static_cast<std::size_t>((data_.size() + chunk_ - 1) / chunk_); }
   std::int64_t chunk_images() const { return chunk_; }

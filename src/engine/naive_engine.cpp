@@ -34,7 +34,8 @@ class NaiveEngine final : public Engine {
     Counts counts;
     executed_macs_ += model_macs_ * static_cast<double>(data_.size());
     for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
-      counts += classify(golden.narrow(0, start, length), model_.forward(device_batch(data_, model_, start, length)));
+      counts += classify(golden.narrow(0, start, length),
+                         model_.forward(device_batch(data_, model_, start, length)));
     });
     return counts;
   }

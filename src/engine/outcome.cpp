@@ -1,8 +1,8 @@
+#include "dnnfi/outcome.hpp"
+
 #include <torch/torch.h>
 
 #include <ostream>
-
-#include "dnnfi/outcome.hpp"
 
 namespace dnnfi {
 

@@ -6,8 +6,8 @@ namespace dnnfi {
 namespace {
 
 // End of the run of faults starting at `first` (before `last`) that share one computation.
-std::size_t run_end(const std::vector<Fault>& faults, std::size_t first, std::size_t last, const ChunkedWork& work,
-                    std::size_t longest) {
+std::size_t run_end(const std::vector<Fault>& faults, std::size_t first, std::size_t last,
+                    const ChunkedWork& work, std::size_t longest) {
   std::size_t end = first + 1;
   if (!work.shares_runs(faults[first])) return end;
   while (end < last && end - first < longest && faults[end].layer == faults[first].layer) ++end;

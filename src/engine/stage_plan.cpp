@@ -89,7 +89,8 @@ torch::Tensor ResidualBody::run(const torch::Tensor& x, std::vector<torch::Tenso
 
 std::optional<StagePlan> StagePlan::build(Model& model, const Dataset& data, std::int64_t batch) {
   StagePlan plan(split_stages(model));
-  if (!model.info().sequential || plan.stages_.empty() || data.size() == 0 || !plan.verify(model, data, batch))
+  if (!model.info().sequential || plan.stages_.empty() || data.size() == 0 ||
+      !plan.verify(model, data, batch))
     return std::nullopt;
   plan.place_layers(model.info());
   return plan;
@@ -136,7 +137,8 @@ void StagePlan::place_layers(const ModelInfo& info) {
   std::vector<bool> restart_point(stages_.size(), false);
   stage_macs_.assign(stages_.size(), 0);
   for (const auto& layer : info.layers) {
-    auto it = std::find_if(stages_.begin(), stages_.end(), [&](const Stage& s) { return holds(s.prefix, layer.name); });
+    auto it = std::find_if(stages_.begin(), stages_.end(),
+                           [&](const Stage& s) { return holds(s.prefix, layer.name); });
     if (it == stages_.end()) throw Error(ExitCode::kFailure, "layer " + layer.name + " is in no stage");
     const auto s = static_cast<std::size_t>(it - stages_.begin());
     restart_point[s] = true;
@@ -148,7 +150,8 @@ void StagePlan::place_layers(const ModelInfo& info) {
     stages_[s].input_cached = restart_point[s] || (s > 0 && restart_point[s - 1]);
   // A conv stage splices into its output, the next stage's cached input.
   for (std::size_t s = 0; s < stages_.size(); ++s)
-    if (stages_[s].splices && (s + 1 >= stages_.size() || !stages_[s + 1].input_cached)) stages_[s].splices = false;
+    if (stages_[s].splices && (s + 1 >= stages_.size() || !stages_[s + 1].input_cached))
+      stages_[s].splices = false;
 }
 
 FaultSite StagePlan::site_of(const std::string& layer) const {

@@ -33,7 +33,9 @@ class StagedEngine final : public Engine, private ChunkedWork {
   std::size_t chunk_count() const override { return cache_.chunk_count(); }
   void load_chunk(std::size_t chunk) override { cache_.load(chunk); }
   bool shares_runs(const Fault& fault) const override { return executor_.shares_runs(fault.layer); }
-  void evaluate(const Fault* faults, std::size_t n, Counts* counts) override { executor_.evaluate(faults, n, counts); }
+  void evaluate(const Fault* faults, std::size_t n, Counts* counts) override {
+    executor_.evaluate(faults, n, counts);
+  }
 
   StagePlan plan_;
   GoldenCache cache_;

@@ -48,9 +48,15 @@ float bits_float(std::uint32_t bits) {
 float apply_fault(float value, BitMask mask, FaultModel model) {
   std::uint32_t bits = float_bits(value);
   switch (model) {
-    case FaultModel::kBitFlip: bits ^= mask.word(); break;
-    case FaultModel::kStuckAt0: bits &= ~mask.word(); break;
-    case FaultModel::kStuckAt1: bits |= mask.word(); break;
+    case FaultModel::kBitFlip:
+      bits ^= mask.word();
+      break;
+    case FaultModel::kStuckAt0:
+      bits &= ~mask.word();
+      break;
+    case FaultModel::kStuckAt1:
+      bits |= mask.word();
+      break;
   }
   return bits_float(bits);
 }

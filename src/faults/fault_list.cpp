@@ -51,13 +51,14 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
 
   csv::TableReader table(in, source, kFaultListHeader);
   if (!table.starts_with({"Injection", "Layer", "TensorIndex", "Bit"}))
-    table.fail("header must start with " + std::string(kFaultListHeader) + " (got '" + table.header_line() + "')");
+    table.fail("header must start with " + std::string(kFaultListHeader) + " (got '" + table.header_line() +
+               "')");
   const auto model_column = table.column(kFaultModelColumn);
   FaultList list;
   list.has_fault_model_column = model_column.has_value();
   if (list.has_fault_model_column && fault_model)
-    throw Error(ExitCode::kUsage, "--fault-model conflicts with the fault_model column of " + source +
-                                      "; drop one of them");
+    throw Error(ExitCode::kUsage,
+                "--fault-model conflicts with the fault_model column of " + source + "; drop one of them");
 
   std::unordered_set<std::int64_t> injections;
   std::set<std::tuple<std::string, std::vector<std::int64_t>, std::uint32_t, FaultModel>> seen;
@@ -69,7 +70,8 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
     if (model_column) {
       const auto model = parse_fault_model(text::trim(table.field(*model_column)));
       if (!model)
-        table.fail("fault_model '" + table.field(*model_column) + "' is not one of " + joined_fault_model_names());
+        table.fail("fault_model '" + table.field(*model_column) + "' is not one of " +
+                   joined_fault_model_names());
       fault.model = *model;
     } else {
       fault.model = fault_model.value_or(kDefaultFaultModel);
@@ -81,8 +83,8 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
         table.fail(table.header()[c] + " '" + table.field(c) + "' is not an integer");
     }
     if (!seen.emplace(fault.layer, fault.index, fault.bits.word(), fault.model).second)
-      table.fail("fault " + fault.layer + " " + format_index(fault.index) + " bit " + format_bits(fault.bits) +
-                 " appears twice");
+      table.fail("fault " + fault.layer + " " + format_index(fault.index) + " bit " +
+                 format_bits(fault.bits) + " appears twice");
     list.faults.push_back(std::move(fault));
   }
   return list;

@@ -35,7 +35,8 @@ std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
 }
 }  // namespace
 
-std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec, FaultModel model) {
+std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
+                                       FaultModel model) {
   if (!(spec.error_margin > 0) || !(spec.t_value > 0) || !(spec.p > 0 && spec.p < 1))
     throw InputError("statistical sample needs e > 0, t > 0 and 0 < p < 1");
   double total_weights = 0;
@@ -46,7 +47,8 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
   std::vector<Fault> faults;
   for (const auto& layer : layers) {
     const std::uint64_t sites = static_cast<std::uint64_t>(layer.numel()) * 32;
-    auto wanted = static_cast<std::uint64_t>(std::nearbyint(n * static_cast<double>(layer.numel()) / total_weights));
+    auto wanted =
+        static_cast<std::uint64_t>(std::nearbyint(n * static_cast<double>(layer.numel()) / total_weights));
     wanted = std::min(wanted, sites);
     std::unordered_set<std::uint64_t> taken;
     taken.reserve(wanted * 2);

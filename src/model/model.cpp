@@ -15,13 +15,15 @@ Model::Model(torch::jit::Module module, ModelInfo info, torch::Device device, bo
       p.value.set_data(p.value.contiguous(at::MemoryFormat::ChannelsLast));
     for (auto* table : {&weights_, &biases_}) {
       const std::string suffix = table == &weights_ ? ".weight" : ".bias";
-      if (p.name.size() > suffix.size() && p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      if (p.name.size() > suffix.size() &&
+          p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0)
         (*table)[p.name.substr(0, p.name.size() - suffix.size())] = p.value;
     }
   }
   for (const auto& layer : info_.layers) {
     auto it = weights_.find(layer.name);
-    if (it == weights_.end() || it->second.sizes().vec() != layer.shape || it->second.scalar_type() != torch::kFloat)
+    if (it == weights_.end() || it->second.sizes().vec() != layer.shape ||
+        it->second.scalar_type() != torch::kFloat)
       throw ResourceError("the exported model does not match its model info at layer " + layer.name +
                           "; delete the export (" + info_.name + "-" + info_.dataset + ".*) to re-export it");
   }
@@ -48,9 +50,7 @@ torch::Tensor Model::prepare_input(const torch::Tensor& batch) const {
   return channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
 }
 
-torch::Tensor Model::forward(const torch::Tensor& batch) {
-  return module_.forward({batch}).toTensor();
-}
+torch::Tensor Model::forward(const torch::Tensor& batch) { return module_.forward({batch}).toTensor(); }
 
 torch::Tensor Model::weight(const std::string& layer) const {
   auto it = weights_.find(layer);

@@ -36,7 +36,8 @@ const Schema& schema() {
       std::size_t fields = 0;
       words >> kind;
       if (kind == "version") words >> s.version;
-      if (kind == "record" && words >> key >> fields >> occurs) s.records[key] = RecordSpec{fields, occurs == "once"};
+      if (kind == "record" && words >> key >> fields >> occurs)
+        s.records[key] = RecordSpec{fields, occurs == "once"};
     }
     if (s.version <= 0 || s.records.empty())
       throw Error(ExitCode::kFailure, "models/model_info.txt (compiled in) is malformed; rebuild dnnfi");
@@ -68,20 +69,31 @@ std::vector<float> floats(const std::string& text) {
 
 // Stores one record whose field count the schema has already checked.
 void apply(ModelInfo& info, const std::string& key, const std::vector<std::string>& f) {
-  if (key == "name") info.name = f[0];
-  else if (key == "dataset") info.dataset = f[0];
-  else if (key == "classes") info.classes = static_cast<int>(integers(f[0], ',').at(0));
-  else if (key == "input") info.input = integers(f[0], 'x');
-  else if (key == "mean") info.mean = floats(f[0]);
-  else if (key == "std") info.std = floats(f[0]);
-  else if (key == "checkpoint") info.checkpoint = f[0];
-  else if (key == "sequential") info.sequential = f[0] == "1";
-  else if (key == "layer") info.layers.push_back(Layer{f[0], integers(f[1], 'x'), integers(f[2], ',').at(0)});
+  if (key == "name")
+    info.name = f[0];
+  else if (key == "dataset")
+    info.dataset = f[0];
+  else if (key == "classes")
+    info.classes = static_cast<int>(integers(f[0], ',').at(0));
+  else if (key == "input")
+    info.input = integers(f[0], 'x');
+  else if (key == "mean")
+    info.mean = floats(f[0]);
+  else if (key == "std")
+    info.std = floats(f[0]);
+  else if (key == "checkpoint")
+    info.checkpoint = f[0];
+  else if (key == "sequential")
+    info.sequential = f[0] == "1";
+  else if (key == "layer")
+    info.layers.push_back(Layer{f[0], integers(f[1], 'x'), integers(f[2], ',').at(0)});
   else if (key == "conv")
     info.convs[f[0]] = ConvGeometry{integers(f[1], ','), integers(f[2], ','), integers(f[3], ','),
                                     integers(f[4], ',').at(0)};
-  else if (key == "residual") info.residuals.push_back({f[0], text::split(f[1], ','), f[2], f[3]});
-  else if (key != "format") throw std::logic_error("the schema's record '" + key + "' has no reader");
+  else if (key == "residual")
+    info.residuals.push_back({f[0], text::split(f[1], ','), f[2], f[3]});
+  else if (key != "format")
+    throw std::logic_error("the schema's record '" + key + "' has no reader");
 }
 
 }  // namespace
@@ -122,7 +134,8 @@ ModelInfo read_model_info(const std::filesystem::path& path) {
       throw ModelInfoVersionError(file, static_cast<long>(i + 1),
                                   "model info version " + version + ", this dnnfi reads version " +
                                       std::to_string(spec.version) + "; export the model again with `" +
-                                      export_command(lines, path) + "` (dnnfi does it by itself for zoo models)");
+                                      export_command(lines, path) +
+                                      "` (dnnfi does it by itself for zoo models)");
   }
 
   ModelInfo info;
@@ -136,10 +149,12 @@ ModelInfo read_model_info(const std::filesystem::path& path) {
     words.erase(words.begin());
     const auto record = spec.records.find(key);
     if (record == spec.records.end())
-      throw InputError(file, line_no, "unknown record '" + key + "' (models/model_info.txt lists the records)");
+      throw InputError(file, line_no,
+                       "unknown record '" + key + "' (models/model_info.txt lists the records)");
     if (words.size() != record->second.fields)
-      throw InputError(file, line_no, "record '" + key + "' takes " + std::to_string(record->second.fields) +
-                                          " field(s), got " + std::to_string(words.size()));
+      throw InputError(file, line_no,
+                       "record '" + key + "' takes " + std::to_string(record->second.fields) +
+                           " field(s), got " + std::to_string(words.size()));
     if (record->second.once && !seen.insert(key).second)
       throw InputError(file, line_no, "record '" + key + "' appears twice");
     try {

@@ -35,7 +35,8 @@ std::filesystem::path scripts_dir() {
   }
   std::string where;
   for (const auto& t : tried) where += (where.empty() ? "" : " or ") + t.string();
-  throw ResourceError("cannot find dnnfi's scripts (export_model.py)" + (where.empty() ? "" : " in " + where) +
+  throw ResourceError("cannot find dnnfi's scripts (export_model.py)" +
+                      (where.empty() ? "" : " in " + where) +
                       "; reinstall dnnfi (cmake --install) or set DNNFI_SCRIPTS_DIR to the scripts/ folder");
 }
 
@@ -48,7 +49,8 @@ int run_process(const std::vector<std::string>& argv) {
   if (rc != 0) throw ResourceError("cannot start " + argv[0] + ": " + std::strerror(rc));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error(ExitCode::kFailure, "waiting for " + argv[0] + ": " + std::strerror(errno));
+    if (errno != EINTR)
+      throw Error(ExitCode::kFailure, "waiting for " + argv[0] + ": " + std::strerror(errno));
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -36,7 +36,8 @@ ResultsReader::ResultsReader(const std::filesystem::path& path) : state_(std::ma
   load(read_file(path), path.string());
 }
 
-ResultsReader::ResultsReader(std::istream& in, const std::string& source) : state_(std::make_unique<State>()) {
+ResultsReader::ResultsReader(std::istream& in, const std::string& source)
+    : state_(std::make_unique<State>()) {
   load(read_stream(in, source), source);
 }
 
@@ -51,8 +52,8 @@ void ResultsReader::load(std::string content, const std::string& source) {
   s.stream.str(s.content);
   s.table = std::make_unique<csv::TableReader>(s.stream, source, kResultsHeader);
   const auto& t = *s.table;
-  if (!t.starts_with({"Injection", "Layer", "TensorIndex", "Bit", "n_injections", "masked", "non_critical",
-                      "critical"}))
+  if (!t.starts_with(
+          {"Injection", "Layer", "TensorIndex", "Bit", "n_injections", "masked", "non_critical", "critical"}))
     t.fail("not a dnnfi results file nor a published list with results (header '" + t.header_line() +
            "'); results files start with " + kSeedResultsHeader);
   s.dnnfi_format = t.header_line() == kResultsHeader;
@@ -73,8 +74,8 @@ bool ResultsReader::next(ResultRow& row) {
   if (!s.table || !s.table->next()) return false;
   const auto& t = *s.table;
   row.fault = csv::read_fault_columns(t);
-  row.counts = Counts{t.count(s.n_injections), t.count(s.masked), t.count(s.non_critical), t.count(s.critical),
-                      s.non_finite ? t.count(*s.non_finite) : 0};
+  row.counts = Counts{t.count(s.n_injections), t.count(s.masked), t.count(s.non_critical),
+                      t.count(s.critical), s.non_finite ? t.count(*s.non_finite) : 0};
   row.fault.model = kDefaultFaultModel;
   if (s.fault_model) {
     const auto model = parse_fault_model(text::trim(t.field(*s.fault_model)));

@@ -10,16 +10,17 @@ namespace dnnfi {
 
 std::string format_row(const ResultRow& r) {
   const auto& c = r.counts;
-  return csv::format_fault_columns(r.fault) + ',' + std::to_string(c.injections) + ',' + std::to_string(c.masked) +
-         ',' + std::to_string(c.non_critical) + ',' + std::to_string(c.critical) + ',' +
-         std::to_string(c.non_finite) + ',' + std::string(to_string(r.fault.model));
+  return csv::format_fault_columns(r.fault) + ',' + std::to_string(c.injections) + ',' +
+         std::to_string(c.masked) + ',' + std::to_string(c.non_critical) + ',' + std::to_string(c.critical) +
+         ',' + std::to_string(c.non_finite) + ',' + std::string(to_string(r.fault.model));
 }
 
 namespace {
 std::FILE* open_for_append(const std::filesystem::path& path) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   std::FILE* file = std::fopen(path.c_str(), "ab");
-  if (file == nullptr) throw ResourceError(path.string() + ": cannot open for writing: " + std::strerror(errno));
+  if (file == nullptr)
+    throw ResourceError(path.string() + ": cannot open for writing: " + std::strerror(errno));
   return file;
 }
 }  // namespace

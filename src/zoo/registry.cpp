@@ -15,7 +15,8 @@ namespace {
 // models/zoo.tsv, read by its column names as scripts/zoo.py reads it.
 std::vector<ZooEntry> parse_registry() {
   auto broken = [](const std::string& what) {
-    return Error(ExitCode::kFailure, "models/zoo.tsv (compiled in): " + what + "; rebuild dnnfi from a good copy");
+    return Error(ExitCode::kFailure,
+                 "models/zoo.tsv (compiled in): " + what + "; rebuild dnnfi from a good copy");
   };
   std::vector<ZooEntry> entries;
   std::stringstream in(detail::kZooTsv);
@@ -24,8 +25,8 @@ std::vector<ZooEntry> parse_registry() {
   std::map<std::string, std::size_t> column;
   const auto names = text::split(line, '\t');
   for (std::size_t c = 0; c < names.size(); ++c) column[names[c]] = c;
-  for (const char* required : {"name", "dataset", "classes", "input", "mean", "std", "seed_top1", "weights_file",
-                               "url", "sha256", "size", "fault_weights"})
+  for (const char* required : {"name", "dataset", "classes", "input", "mean", "std", "seed_top1",
+                               "weights_file", "url", "sha256", "size", "fault_weights"})
     if (!column.count(required)) throw broken(std::string("no column '") + required + "'");
   while (std::getline(in, line)) {
     if (line.empty()) continue;

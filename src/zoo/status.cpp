@@ -25,8 +25,8 @@ std::vector<ZooStatus> zoo_status(const std::optional<std::filesystem::path>& we
       row.fault_list_size = static_cast<std::int64_t>(generate_fault_list(meta->layers, SampleSpec{}).size());
       row.fault_list_exact = true;
     } else {
-      row.fault_list_size = std::llround(
-          statistical_sample_size(static_cast<double>(entry.fault_weights) * 64, SampleSpec{}));
+      row.fault_list_size =
+          std::llround(statistical_sample_size(static_cast<double>(entry.fault_weights) * 64, SampleSpec{}));
     }
     if (entry.weights_file.empty()) {
       row.checkpoint = "not published";

@@ -67,10 +67,11 @@ std::filesystem::path locate_cifar(const CifarArchive& archive, const Locations&
   spdlog::info("the {} test set is not in {}: downloading it", archive.title, root.string());
   const int status = download(archive.format, root);
   if (status != 0 || !std::filesystem::exists(file))
-    throw ResourceError(fmt::format(
-        "could not download the {} test set (message above); download the official binary archive by hand and "
-        "pass --data-dir DIR holding {}",
-        archive.title, archive.member));
+    throw ResourceError(
+        fmt::format("could not download the {} test set (message above); download the official binary "
+                    "archive by hand and "
+                    "pass --data-dir DIR holding {}",
+                    archive.title, archive.member));
   return file;
 }
 
@@ -78,7 +79,8 @@ std::filesystem::path locate_cifar(const CifarArchive& archive, const Locations&
 
 DataSource zoo_test_set(const ZooEntry& entry, const Locations& where) {
   const auto format = parse_data_format(entry.dataset);
-  if (!format) throw ResourceError("the " + entry.dataset + " test set is not supported by this version of dnnfi");
+  if (!format)
+    throw ResourceError("the " + entry.dataset + " test set is not supported by this version of dnnfi");
   DataSource source;
   source.format = *format;
   source.normalization = entry.normalization;

@@ -13,8 +13,8 @@ TEST_CASE("bit flip of bit 31 negates the weight", "[bits]") {
 TEST_CASE("flipping the same bit twice restores the exact bits", "[bits]") {
   for (float v : {0.1f, -3.0e-7f, 123.456f, 0.0f}) {
     for (int bit = 0; bit < 32; ++bit)
-      CHECK(float_bits(apply_fault(apply_fault(v, BitMask::bit(bit), FaultModel::kBitFlip), BitMask::bit(bit), FaultModel::kBitFlip)) ==
-            float_bits(v));
+      CHECK(float_bits(apply_fault(apply_fault(v, BitMask::bit(bit), FaultModel::kBitFlip), BitMask::bit(bit),
+                                   FaultModel::kBitFlip)) == float_bits(v));
   }
 }
 

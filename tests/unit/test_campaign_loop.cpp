@@ -1,7 +1,7 @@
 // The campaign loop and its results file, with a fake engine in place of inference.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -76,8 +76,8 @@ TEST_CASE("every fault gets one row with the seed's columns first", "[resume]") 
   std::ostringstream expected;
   const auto c = fake_counts(faults[1]);
   expected << faults[1].injection << ',' << faults[1].layer << ",\"" << format_index(faults[1].index) << "\","
-           << format_bits(faults[1].bits) << ',' << kImages << ',' << c.masked << ',' << c.non_critical << ',' << c.critical
-           << ",0,bit-flip";
+           << format_bits(faults[1].bits) << ',' << kImages << ',' << c.masked << ',' << c.non_critical << ','
+           << c.critical << ",0,bit-flip";
   CHECK(lines[2] == expected.str());
 }
 
@@ -131,8 +131,8 @@ TEST_CASE("results of another campaign are not resumed", "[resume]") {
   SECTION("different image count") {
     options.images = kImages + 1;
     FakeRunner r;
-    CHECK_THROWS_WITH(run_fault_loop(faults, r, options), Catch::Matchers::Contains("r.csv:2:") &&
-                                                              Catch::Matchers::Contains("images"));
+    CHECK_THROWS_WITH(run_fault_loop(faults, r, options),
+                      Catch::Matchers::Contains("r.csv:2:") && Catch::Matchers::Contains("images"));
     CHECK(r.ran.empty());
   }
   SECTION("different fault list") {
@@ -149,12 +149,14 @@ TEST_CASE("results of another campaign are not resumed", "[resume]") {
   SECTION("not a results file") {
     std::ofstream(options.output) << "Injection,Layer,TensorIndex,Bit\n";
     FakeRunner r;
-    CHECK_THROWS_WITH(run_fault_loop(faults, r, options), Catch::Matchers::Contains("r.csv:1: not a dnnfi results"));
+    CHECK_THROWS_WITH(run_fault_loop(faults, r, options),
+                      Catch::Matchers::Contains("r.csv:1: not a dnnfi results"));
   }
   SECTION("a corrupted row") {
     std::ofstream(options.output, std::ios::app) << "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip\n";
     FakeRunner r;
-    CHECK_THROWS_WITH(run_fault_loop(faults, r, options), Catch::Matchers::StartsWith(options.output.string() + ":5:"));
+    CHECK_THROWS_WITH(run_fault_loop(faults, r, options),
+                      Catch::Matchers::StartsWith(options.output.string() + ":5:"));
   }
 }
 

@@ -1,6 +1,7 @@
+#include <torch/torch.h>
+
 #include <catch2/catch.hpp>
 #include <limits>
-#include <torch/torch.h>
 
 #include "dnnfi/outcome.hpp"
 

@@ -1,6 +1,7 @@
+#include <torch/torch.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <torch/torch.h>
 
 #include "dnnfi/dataset.hpp"
 #include "dnnfi/errors.hpp"

@@ -1,15 +1,15 @@
 // Engines on the real ResNet20 with the published weights and the real CIFAR-10 test set.
-#include <catch2/catch.hpp>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <torch/torch.h>
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/engine.hpp"
@@ -72,8 +72,8 @@ TEST_CASE("staged engine gives the naive engine's counts for faults in every lay
     const auto got = run_all(*staged, faults, model);
     std::int64_t changed = 0;
     for (std::size_t i = 0; i < faults.size(); ++i) {
-      INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << format_bits(faults[i].bits) << " "
-                           << to_string(model));
+      INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << format_bits(faults[i].bits)
+                           << " " << to_string(model));
       CHECK(got[i] == expected[i]);
       CHECK(got[i].injections == 300);
       changed += got[i].injections - got[i].masked;
@@ -104,13 +104,15 @@ TEST_CASE("faults of one layer sharing a conv for their channels match the naive
     const auto expected = run_all(*naive, faults, model);
     const auto got = run_all(*staged, faults, model);
     for (std::size_t i = 0; i < faults.size(); ++i) {
-      INFO(format_index(faults[i].index) << " bit " << format_bits(faults[i].bits) << " " << to_string(model));
+      INFO(format_index(faults[i].index)
+           << " bit " << format_bits(faults[i].bits) << " " << to_string(model));
       CHECK(got[i] == expected[i]);
     }
   }
 }
 
-TEST_CASE("a stuck-at fault that leaves its weight's bits unchanged runs nothing and is masked", "[engine][model]") {
+TEST_CASE("a stuck-at fault that leaves its weight's bits unchanged runs nothing and is masked",
+          "[engine][model]") {
   auto& r = ResNet20::get();
   Fault f;
   f.layer = "layer3.0.conv2";
@@ -143,7 +145,8 @@ Model load_with_meta(const std::function<std::string(std::string)>& edit) {
   const auto dir = std::filesystem::temp_directory_path() / ("dnnfi-meta-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   ModelFiles copy{dir / "model.pt", dir / "model.meta"};
-  std::filesystem::copy_file(files.torchscript, copy.torchscript, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(files.torchscript, copy.torchscript,
+                             std::filesystem::copy_options::overwrite_existing);
   std::ifstream in(files.info);
   std::stringstream text;
   text << in.rdbuf();
@@ -166,7 +169,8 @@ TEST_CASE("a declared residual structure that does not reproduce its block is no
   // layer2.1 declared without its first ReLU: the staged engine must notice and restart
   // that block whole, so its faults still match the naive engine.
   auto model = load_with_meta([](std::string meta) {
-    return replace(meta, "residual layer2.1 conv1,bn1,relu1,conv2,bn2", "residual layer2.1 conv1,bn1,conv2,bn2");
+    return replace(meta, "residual layer2.1 conv1,bn1,relu1,conv2,bn2",
+                   "residual layer2.1 conv1,bn1,conv2,bn2");
   });
   auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
   std::vector<Fault> faults;
@@ -303,8 +307,8 @@ void check_staged_equals_naive(test::ZooModel& r, const std::vector<Fault>& faul
   const auto got = collect(*staged, faults);
   std::int64_t changed = 0;
   for (std::size_t i = 0; i < faults.size(); ++i) {
-    INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << format_bits(faults[i].bits) << " "
-                         << to_string(faults[i].model));
+    INFO(faults[i].layer << " " << format_index(faults[i].index) << " bit " << format_bits(faults[i].bits)
+                         << " " << to_string(faults[i].model));
     CHECK(got[i] == expected[i]);
     changed += got[i].injections - got[i].masked;
   }
@@ -318,16 +322,19 @@ void check_staged_equals_naive(test::ZooModel& r, const std::vector<Fault>& faul
 // Hidden from a plain run (minutes): CTest runs them with the "slow" label.
 TEST_CASE("staged equals naive on ResNet20: 70 published faults, 2 threads, 3 chunks", "[.][exactness]") {
   auto& r = ResNet20::get();
-  const auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  const auto published =
+      read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
   check_staged_equals_naive(r, exactness_sample(published.faults, 70));
 }
 
 TEST_CASE("staged equals naive on ResNet32: 70 statistical faults, 2 threads, 3 chunks", "[.][exactness]") {
   test::ZooModel r("resnet32", 300);
-  check_staged_equals_naive(r, exactness_sample(generate_fault_list(r.model.info().layers, SampleSpec{}), 70));
+  check_staged_equals_naive(r,
+                            exactness_sample(generate_fault_list(r.model.info().layers, SampleSpec{}), 70));
 }
 
 TEST_CASE("staged equals naive on ResNet56: 70 statistical faults, 2 threads, 3 chunks", "[.][exactness]") {
   test::ZooModel r("resnet56", 300);
-  check_staged_equals_naive(r, exactness_sample(generate_fault_list(r.model.info().layers, SampleSpec{}), 70));
+  check_staged_equals_naive(r,
+                            exactness_sample(generate_fault_list(r.model.info().layers, SampleSpec{}), 70));
 }

@@ -28,7 +28,8 @@ std::string error_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("a four-column list with quoted indices parses", "[faultlist]") {
-  auto list = parse("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",15\r\n7,linear,\"(9, 63)\",31\n");
+  auto list =
+      parse("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",15\r\n7,linear,\"(9, 63)\",31\n");
   REQUIRE(list.faults.size() == 2);
   CHECK(list.faults[0].layer == "conv1");
   CHECK(list.faults[0].index == std::vector<std::int64_t>{3, 0, 2, 1});
@@ -47,17 +48,22 @@ TEST_CASE("the published eight-column list is accepted", "[faultlist]") {
 
 TEST_CASE("bad rows are refused with file and line", "[faultlist]") {
   const std::string header = "Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",15\n";
-  CHECK_THAT(error_of(header + "1,conv9,\"(0, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3: unknown layer 'conv9'"));
-  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0)\",1\n"), StartsWith("faults.csv:3:") && Contains("rank 3"));
-  CHECK_THAT(error_of(header + "1,conv1,\"(16, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3:") && Contains("out of range"));
+  CHECK_THAT(error_of(header + "1,conv9,\"(0, 0, 0, 0)\",1\n"),
+             StartsWith("faults.csv:3: unknown layer 'conv9'"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0)\",1\n"),
+             StartsWith("faults.csv:3:") && Contains("rank 3"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(16, 0, 0, 0)\",1\n"),
+             StartsWith("faults.csv:3:") && Contains("out of range"));
   CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, -1)\",1\n"), Contains("out of range"));
   CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0)\",32\n"), StartsWith("faults.csv:3: Bit '32'"));
-  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0),1\n"), StartsWith("faults.csv:3: unterminated quoted field"));
+  CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0),1\n"),
+             StartsWith("faults.csv:3: unterminated quoted field"));
   CHECK_THAT(error_of(header + "x,conv1,\"(0, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3: Injection 'x'"));
   CHECK_THAT(error_of(header + "1,conv1,\"(0, a, 0, 0)\",1\n"), StartsWith("faults.csv:3: TensorIndex"));
   CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0)\",one\n"), StartsWith("faults.csv:3: Bit 'one'"));
   CHECK_THAT(error_of(header + "1,conv1,\"(0, 0, 0, 0)\"\n"), StartsWith("faults.csv:3: expected 4 fields"));
-  CHECK_THAT(error_of(header + "0,conv1,\"(0, 0, 0, 0)\",1\n"), StartsWith("faults.csv:3: Injection 0 appears twice"));
+  CHECK_THAT(error_of(header + "0,conv1,\"(0, 0, 0, 0)\",1\n"),
+             StartsWith("faults.csv:3: Injection 0 appears twice"));
   CHECK_THAT(error_of("Injection,Layer,Index,Bit\n"), StartsWith("faults.csv:1: header must start with"));
   CHECK_THAT(error_of(""), StartsWith("faults.csv:1: empty file"));
 }

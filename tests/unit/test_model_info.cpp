@@ -90,18 +90,22 @@ TEST_CASE("malformed model info is refused with file and line", "[modelinfo]") {
   CHECK_THAT(error_of(replace(good, "layer conv1 16x3x3x3", "layer conv1 16xAx3x3")),
              StartsWith("m.meta:" + std::to_string(layer) + ": malformed value"));
   CHECK_THAT(error_of(replace(good, "classes 10", "classes 10\nclasses 10")),
-             StartsWith("m.meta:" + std::to_string(line_of(good, "classes ") + 1) + ": record 'classes' appears twice"));
+             StartsWith("m.meta:" + std::to_string(line_of(good, "classes ") + 1) +
+                        ": record 'classes' appears twice"));
   CHECK_THAT(error_of(replace(good, "classes 10", "logits 10")),
              StartsWith("m.meta:" + std::to_string(line_of(good, "classes ")) + ": unknown record 'logits'"));
-  CHECK_THAT(error_of(replace(good, "classes 10\n", "")), Contains("incomplete model info (no 'classes' record)"));
+  CHECK_THAT(error_of(replace(good, "classes 10\n", "")),
+             Contains("incomplete model info (no 'classes' record)"));
 }
 
 TEST_CASE("model info of another version says how to export the model again", "[modelinfo]") {
   const auto good = resnet20_info_text();
   const auto other = std::to_string(model_info_version() + 1);
   test::TempDir dir;
-  test::write_text(dir.path / "m.meta", replace(good, "format " + std::to_string(model_info_version()), "format " + other));
+  test::write_text(dir.path / "m.meta",
+                   replace(good, "format " + std::to_string(model_info_version()), "format " + other));
   CHECK_THROWS_AS(read_model_info(dir.path / "m.meta"), ModelInfoVersionError);
-  CHECK_THROWS_WITH(read_model_info(dir.path / "m.meta"),
-                    Contains("model info version " + other) && Contains("export_model.py -n resnet20 -d cifar10"));
+  CHECK_THROWS_WITH(
+      read_model_info(dir.path / "m.meta"),
+      Contains("model info version " + other) && Contains("export_model.py -n resnet20 -d cifar10"));
 }

@@ -1,6 +1,5 @@
 // The results reader and writer on their own: real files in a temporary folder.
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 #include "dnnfi/errors.hpp"
@@ -27,7 +26,8 @@ ResultRow row(std::int64_t injection, const std::string& layer, std::vector<std:
 }
 
 const ResultRow kFirst = row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {100, 14, 85, 1, 0});
-const ResultRow kSecond = row(7, "layer3.2.conv2", {63, 0, 2, 2}, 30, FaultModel::kStuckAt1, {100, 0, 2, 98, 96});
+const ResultRow kSecond =
+    row(7, "layer3.2.conv2", {63, 0, 2, 2}, 30, FaultModel::kStuckAt1, {100, 0, 2, 98, 96});
 
 std::vector<ResultRow> read_string(const std::string& text) {
   std::istringstream in(text);
@@ -150,7 +150,8 @@ TEST_CASE("malformed results are refused with file and line", "[results]") {
              StartsWith("r.csv:3: unknown fault_model 'stuck'"));
   CHECK_THAT(error_of(header + "5,conv1,\"(0, x, 0, 0)\",3,100,0,0,100,0,bit-flip\n"),
              StartsWith("r.csv:3: TensorIndex"));
-  CHECK_THAT(error_of(header + "\n\n5,conv1,\"(0, 0, 0, 0)\",3,100,0,0\n"), StartsWith("r.csv:5: expected 10 fields"));
+  CHECK_THAT(error_of(header + "\n\n5,conv1,\"(0, 0, 0, 0)\",3,100,0,0\n"),
+             StartsWith("r.csv:5: expected 10 fields"));
   CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(0, 0, 0, 0)\",3\n"),
              StartsWith("r.csv:1: not a dnnfi results file") && Contains("n_injections"));
 }

@@ -1,7 +1,6 @@
 // The staged engine's scheduler on its own: a fake test set of chunks, no model.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,19 +68,21 @@ struct Reports {
 
 }  // namespace
 
-TEST_CASE("consecutive faults of a layer that shares runs go together, at most the run limit", "[scheduler]") {
+TEST_CASE("consecutive faults of a layer that shares runs go together, at most the run limit",
+          "[scheduler]") {
   FakeWork work(1);
   Reports reports;
   auto faults = faults_of({"a", "a", "a", "b", "alone", "alone", "a", "a", "a", "a", "a"});
   ScheduleLimits limits;
   limits.run = 3;
   run_schedule(faults, work, reports.done(), nullptr, limits);
-  CHECK(work.log == std::vector<std::string>{"load 0", "run 0 1 2", "run 3", "run 4", "run 5", "run 6 7 8",
-                                             "run 9 10"});
+  CHECK(work.log ==
+        std::vector<std::string>{"load 0", "run 0 1 2", "run 3", "run 4", "run 5", "run 6 7 8", "run 9 10"});
   CHECK(reports.order == std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
 }
 
-TEST_CASE("with one chunk each fault is reported as its run finishes, and a false done stops", "[scheduler]") {
+TEST_CASE("with one chunk each fault is reported as its run finishes, and a false done stops",
+          "[scheduler]") {
   FakeWork work(1);
   Reports reports;
   run_schedule(faults_of({"a", "a", "b", "c"}), work, reports.done(/*stop_after=*/3), nullptr);
@@ -97,9 +98,9 @@ TEST_CASE("with several chunks a group sweeps every chunk and is reported once c
   limits.group = 2;
   run_schedule(faults_of({"a", "a", "b", "c", "d"}), work, reports.done(), nullptr, limits);
   CHECK(work.log == std::vector<std::string>{"load 0", "run 0 1", "load 1", "run 0 1", "load 2", "run 0 1",
-                                             "load 0", "run 2", "run 3", "load 1", "run 2", "run 3", "load 2",
-                                             "run 2", "run 3", "load 0", "run 4", "load 1", "run 4", "load 2",
-                                             "run 4"});
+                                             "load 0", "run 2",   "run 3",  "load 1",  "run 2",  "run 3",
+                                             "load 2", "run 2",   "run 3",  "load 0",  "run 4",  "load 1",
+                                             "run 4",  "load 2",  "run 4"});
   CHECK(reports.order == std::vector<std::size_t>{0, 1, 2, 3, 4});
   // Each fault's counts are the sum over the three chunks.
   CHECK(reports.counts[3] == Counts{30, 9, 21, 0, 0});
@@ -115,7 +116,7 @@ TEST_CASE("a stop request abandons the unfinished group of a chunked test set", 
   limits.group = 1;
   run_schedule(faults_of({"a", "b", "c"}), work, reports.done(), &stop, limits);
   CHECK(reports.order == std::vector<std::size_t>{0});  // the first group completed before the stop
-  CHECK(work.log.back() == "run 1");                   // the second group's other chunk never ran
+  CHECK(work.log.back() == "run 1");                    // the second group's other chunk never ran
 }
 
 TEST_CASE("a stop request does not cut short a single-chunk campaign's current run", "[scheduler]") {

@@ -33,7 +33,8 @@ TEST_CASE("an image count of 0 is refused instead of meaning every image", "[set
 
 TEST_CASE("thread counts are 0 (all cores) or more", "[settings]") {
   CHECK_NOTHROW(check_threads(0));
-  CHECK_THAT(usage_error([] { check_threads(-1); }), Equals("--threads must be 0 (all cores) or more, got -1"));
+  CHECK_THAT(usage_error([] { check_threads(-1); }),
+             Equals("--threads must be 0 (all cores) or more, got -1"));
 }
 
 TEST_CASE("shards are K/N with 0 <= K < N", "[settings]") {
@@ -43,7 +44,10 @@ TEST_CASE("shards are K/N with 0 <= K < N", "[settings]") {
   for (const std::string bad : {"3/3", "1/0", "a/b", "2", "/3", "-1/3", "1/3/4"})
     CHECK_THAT(usage_error([&] { parse_shard(bad); }),
                Equals("--shard '" + bad + "': expected K/N with 0 <= K < N, e.g. 0/4"));
-  CHECK_THAT(usage_error([] { check_shard(Shard{4, 4}); }), Equals("shard 4/4: expected K/N with 0 <= K < N, e.g. 0/4"));
+  CHECK_THAT(usage_error([] {
+               check_shard(Shard{4, 4});
+             }),
+             Equals("shard 4/4: expected K/N with 0 <= K < N, e.g. 0/4"));
 }
 
 TEST_CASE("memory sizes take K, M or G, plain numbers meaning MiB", "[settings]") {
@@ -56,6 +60,8 @@ TEST_CASE("memory sizes take K, M or G, plain numbers meaning MiB", "[settings]"
   for (const std::string bad : {"4T", "G", "four", "4 G", "-1G"})
     CHECK_THAT(usage_error([&] { parse_memory_size(bad); }),
                Equals("--memory-limit '" + bad + "': expected a size such as 4G, 512M or 800K"));
-  CHECK_THAT(usage_error([] { parse_memory_size("0"); }), Equals("--memory-limit '0' must be a positive size"));
-  CHECK_THAT(usage_error([] { check_memory_limit(0); }), Equals("--memory-limit must be positive, got 0 bytes"));
+  CHECK_THAT(usage_error([] { parse_memory_size("0"); }),
+             Equals("--memory-limit '0' must be a positive size"));
+  CHECK_THAT(usage_error([] { check_memory_limit(0); }),
+             Equals("--memory-limit must be positive, got 0 bytes"));
 }

@@ -1,6 +1,7 @@
 // The staged engine's stage plan and golden activation cache on their own, on ResNet20.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+
+#include <catch2/catch.hpp>
 
 #include "engine/batches.hpp"
 #include "engine/golden_cache.hpp"
@@ -43,7 +44,8 @@ TEST_CASE("the stage plan restarts each layer where it lives", "[staged][model]"
   CHECK(top_conv.splice);  // its faulty channel is spliced into bn1's cached input
   CHECK((*plan)[top_conv.stage + 1].input_cached);
   CHECK_FALSE(plan->site_of("linear").splice);
-  CHECK(plan->stage_macs(in_block.stage) == plan->layer_macs("layer2.1.conv1") + plan->layer_macs("layer2.1.conv2"));
+  CHECK(plan->stage_macs(in_block.stage) ==
+        plan->layer_macs("layer2.1.conv1") + plan->layer_macs("layer2.1.conv2"));
 }
 
 TEST_CASE("the staged pass of the plan reproduces forward() bit for bit", "[staged][model]") {
@@ -90,7 +92,8 @@ TEST_CASE("each cached chunk's golden logits equal a plain batched forward", "[s
   CHECK(bit_equal(cache.golden_logits(), batched_logits(r, 0, r.data.size(), 128)));
 }
 
-TEST_CASE("the cache holds what a fault restarts from: stage inputs and block conv outputs", "[staged][model]") {
+TEST_CASE("the cache holds what a fault restarts from: stage inputs and block conv outputs",
+          "[staged][model]") {
   auto& r = test::ZooModel::resnet20();
   auto plan = StagePlan::build(r.model, r.data, 128);
   REQUIRE(plan);
