@@ -46,7 +46,9 @@ void setup_run(CLI::App& app) {
     ModelOptions model;
     InferenceOptions inference;
     CampaignOptions campaign;
-    std::string fault_model, shard = "0/1", engine = "staged", memory = "4G";
+    std::string fault_model, shard;
+    std::string engine{to_string(CampaignOptions{}.engine)};
+    std::string memory = format_memory_size(CampaignOptions{}.memory_limit);
     std::string faults_file, output;
     bool quiet = false;
   };
@@ -61,11 +63,14 @@ void setup_run(CLI::App& app) {
                       std::string(to_string(kDefaultFaultModel)) + ")")
       ->check(CLI::IsMember(fault_model_names()));
   cmd->add_option("-o,--output", opts->output, "results CSV; an existing one is resumed")->required();
-  cmd->add_option("--shard", opts->shard, "run every N-th fault starting at K (K/N, 0-based)")
-      ->capture_default_str();
+  cmd->add_option("--shard", opts->shard,
+                  "run every N-th fault starting at K (K/N, 0-based; default: all faults)");
   cmd->add_option("--sample", opts->campaign.sample, "run only N faults spread evenly over the list (0: all)")
       ->capture_default_str();
-  cmd->add_option("--engine", opts->engine, "staged (restart from cached activations) or naive (full runs)")
+  cmd->add_option("--engine", opts->engine,
+                  one_of(engine_kind_names()) +
+                      " (staged restarts each fault from cached golden activations; naive runs the whole "
+                      "network per fault, the reference)")
       ->capture_default_str()
       ->check(CLI::IsMember(engine_kind_names()));
   cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")
@@ -78,7 +83,7 @@ void setup_run(CLI::App& app) {
     c.output = opts->output;
     c.engine = *parse_engine_kind(opts->engine);
     c.memory_limit = parse_memory_size(opts->memory);
-    c.shard = parse_shard(opts->shard);
+    if (!opts->shard.empty()) c.shard = parse_shard(opts->shard);
     ProgressBar progress;
     if (!opts->quiet && ::isatty(STDERR_FILENO)) c.observer = &progress;
     c.stop = &g_stop;

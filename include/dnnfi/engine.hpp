@@ -28,6 +28,7 @@ struct EngineKindName {
 inline constexpr EngineKindName kEngineKindNames[] = {{EngineKind::kNaive, "naive"},
                                                       {EngineKind::kStaged, "staged"}};
 std::optional<EngineKind> parse_engine_kind(std::string_view text);
+std::string_view to_string(EngineKind kind);
 std::vector<std::string> engine_kind_names();
 
 struct EngineOptions {

@@ -2,15 +2,20 @@
 // A loaded TorchScript model with its model info, and patching single weights in place.
 #include <torch/script.h>
 
+#include <filesystem>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "dnnfi/fault.hpp"
 #include "dnnfi/model_info.hpp"
-#include "dnnfi/model_source.hpp"
 
 namespace dnnfi {
+
+// A TorchScript export and the model info beside it.
+struct ModelFiles {
+  std::filesystem::path torchscript, info;
+};
 
 class Model {
  public:

@@ -7,14 +7,10 @@
 #include <string>
 
 #include "dnnfi/locations.hpp"
+#include "dnnfi/model.hpp"
 #include "dnnfi/model_info.hpp"
 
 namespace dnnfi {
-
-// A TorchScript export and the model info beside it.
-struct ModelFiles {
-  std::filesystem::path torchscript, info;
-};
 
 class ModelSource {
  public:

@@ -26,5 +26,7 @@ Shard parse_shard(const std::string& text);
 // --memory-limit: a size such as 4G, 512M, 800K or a plain number of MiB; positive.
 void check_memory_limit(std::int64_t bytes);
 std::int64_t parse_memory_size(const std::string& text);
+// The shortest exact spelling parse_memory_size reads back: 4G, 512M, 800K, or bytes as K.
+std::string format_memory_size(std::int64_t bytes);
 
 }  // namespace dnnfi

@@ -1,7 +1,8 @@
 #pragma once
 // The model zoo registry (models/zoo.tsv, compiled in): what each seed model/dataset pair is,
 // how to normalize its inputs and where its published checkpoint and test set come from. The
-// zoo only maps names to model and data sources; nothing else in the library depends on it.
+// zoo only maps names to model files and data sources; of the library only ModelSource, which
+// resolves zoo names, and the commands use it.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -10,7 +11,8 @@
 
 #include "dnnfi/dataset.hpp"
 #include "dnnfi/locations.hpp"
-#include "dnnfi/model_source.hpp"
+#include "dnnfi/model.hpp"
+#include "dnnfi/model_info.hpp"
 
 namespace dnnfi {
 

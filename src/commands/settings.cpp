@@ -57,4 +57,11 @@ std::int64_t parse_memory_size(const std::string& text) {
   return static_cast<std::int64_t>(*value * scale);
 }
 
+std::string format_memory_size(std::int64_t bytes) {
+  for (const auto& [unit, scale] :
+       {std::pair{"G", std::int64_t{1} << 30}, std::pair{"M", std::int64_t{1} << 20}})
+    if (bytes % scale == 0) return std::to_string(bytes / scale) + unit;
+  return bytes % 1024 == 0 ? std::to_string(bytes / 1024) + "K" : std::to_string(bytes / 1024.0) + "K";
+}
+
 }  // namespace dnnfi

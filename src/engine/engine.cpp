@@ -12,6 +12,12 @@ std::optional<EngineKind> parse_engine_kind(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(EngineKind kind) {
+  for (const auto& entry : kEngineKindNames)
+    if (entry.kind == kind) return entry.name;
+  return "unknown";
+}
+
 std::vector<std::string> engine_kind_names() {
   std::vector<std::string> names;
   for (const auto& entry : kEngineKindNames) names.emplace_back(entry.name);

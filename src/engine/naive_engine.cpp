@@ -12,7 +12,7 @@ class NaiveEngine final : public Engine {
     for (const auto& layer : model_.info().layers) model_macs_ += static_cast<double>(layer.macs);
   }
 
-  std::string name() const override { return "naive"; }
+  std::string name() const override { return std::string(to_string(EngineKind::kNaive)); }
   double executed_macs() const override { return executed_macs_; }
   std::int64_t cache_bytes() const override { return 0; }
 

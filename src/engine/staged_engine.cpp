@@ -18,7 +18,7 @@ class StagedEngine final : public Engine, private ChunkedWork {
         executor_(model, plan_, cache_, options.batch_size),
         stop_(options.stop) {}
 
-  std::string name() const override { return "staged"; }
+  std::string name() const override { return std::string(to_string(EngineKind::kStaged)); }
   torch::Tensor golden_logits() override { return cache_.golden_logits(); }
   double executed_macs() const override { return executor_.executed_macs(); }
   std::int64_t cache_bytes() const override { return cache_.peak_bytes(); }

@@ -57,6 +57,9 @@ TEST_CASE("memory sizes take K, M or G, plain numbers meaning MiB", "[settings]"
   CHECK(parse_memory_size("100") == std::int64_t{100} << 20);
   CHECK(parse_memory_size("0.5G") == std::int64_t{512} << 20);
   CHECK(kDefaultMemoryLimit == parse_memory_size("4G"));
+  CHECK(format_memory_size(kDefaultMemoryLimit) == "4G");
+  for (const std::int64_t bytes : {std::int64_t{512} << 20, std::int64_t{800} << 10, std::int64_t{3} << 30})
+    CHECK(parse_memory_size(format_memory_size(bytes)) == bytes);
   for (const std::string bad : {"4T", "G", "four", "4 G", "-1G"})
     CHECK_THAT(usage_error([&] { parse_memory_size(bad); }),
                Equals("--memory-limit '" + bad + "': expected a size such as 4G, 512M or 800K"));
