@@ -3,20 +3,9 @@
 # and builds it into build/. Usage: scripts/setup.sh [extra cmake options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-packages=(cmake g++ make libtorch-dev libopenblas0-openmp libcli11-dev libfmt-dev libspdlog-dev catch2 python3-torch python3-pil)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "dnnfi setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  # Without --no-install-recommends libtorch-dev pulls about 1 GB of extras it does not need.
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+. scripts/packages.sh
+ensure_packages cmake g++ make libtorch-dev libopenblas0-openmp libcli11-dev libfmt-dev libspdlog-dev catch2 \
+  python3-torch python3-pil
 
 jobs=$(nproc)
 # LibTorch translation units need ~1.5 GB each; keep parallel jobs within memory.
