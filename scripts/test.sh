@@ -8,5 +8,8 @@ shared=$(cd "${DNNFI_SHARED:-$(pwd)/../shared}" 2>/dev/null && pwd) || {
 extra=()
 [ "${CI:-}" = "true" ] && extra+=(-DDNNFI_WARNINGS_AS_ERRORS=ON)
 scripts/setup.sh -DDNNFI_BUILD_TESTS=ON -DDNNFI_SHARED_DIR="$shared" "${extra[@]}"
+# The report's HTML page is checked in a real browser, headless.
+. scripts/packages.sh
+ensure_packages chromium
 cd build
 ctest --output-on-failure -j 2 "$@"

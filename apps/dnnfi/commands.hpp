@@ -9,5 +9,7 @@ void setup_layers(CLI::App& app);
 void setup_models(CLI::App& app);
 void setup_faultlist(CLI::App& app);
 void setup_run(CLI::App& app);
+void setup_report(CLI::App& app);
+void setup_compare(CLI::App& app);
 
 }  // namespace dnnfi::cli

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   dnnfi::cli::setup_models(app);
   dnnfi::cli::setup_faultlist(app);
   dnnfi::cli::setup_run(app);
+  dnnfi::cli::setup_report(app);
+  dnnfi::cli::setup_compare(app);
 
   try {
     app.parse(argc, argv);

@@ -29,14 +29,28 @@ void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
              s.resumed, options.output.string());
   fmt::print("  masked        {:>12} ({:6.2f}%)\n", t.masked, pct(t.masked));
   fmt::print("  non-critical  {:>12} ({:6.2f}%)\n", t.non_critical, pct(t.non_critical));
-  fmt::print("  critical      {:>12} ({:6.2f}%)   of which non-finite logits: {}\n", t.critical,
-             pct(t.critical), t.non_finite);
-  if (s.ran > 0 && s.seconds > 0)
+  fmt::print("  critical      {:>12} ({:6.2f}%)\n", t.critical, pct(t.critical));
+  fmt::print(
+      "  non-finite    {:>12} ({:6.2f}%)   images with NaN/Inf logits, classified by --non-finite {}\n",
+      t.non_finite, pct(t.non_finite), to_string(options.non_finite));
+  if (s.ran > 0 && s.seconds > 0 && s.macs > 0)  // not for a replay, which infers nothing
     fmt::print("  speed         {:.2f} faults/s, {:.0f} fault-images/s ({:.1f} s)\n", s.ran / s.seconds,
                static_cast<double>(s.ran) * static_cast<double>(s.images) / s.seconds, s.seconds);
   if (s.macs > 0 && s.seconds > 0)
     fmt::print("  work          {:.1f} GFLOP in conv/linear layers, {:.1f} GFLOP/s\n", 2 * s.macs / 1e9,
                2 * s.macs / 1e9 / s.seconds);
+  if (const auto& it = s.iterative) {
+    const auto& e = it->estimate;
+    fmt::print(
+        "iterative: {} of the list's {} faults ({:.1f}%) in {} round(s); critical-fault rate {:.2f}% "
+        "[{:.2f}%, {:.2f}%] ({:g}% confidence, layers as strata)\n",
+        e.drawn, it->list_faults, 100.0 * static_cast<double>(e.drawn) / static_cast<double>(it->list_faults),
+        it->rounds, 100 * e.rate, 100 * e.interval.low, 100 * e.interval.high, 100 * it->confidence);
+    fmt::print("  margin        +-{:.3f}% achieved, +-{:.3f}% asked{}: {}\n", 100 * e.interval.half_width(),
+               100 * it->target,
+               it->per_layer ? fmt::format(" (worst layer +-{:.3f}%)", 100 * it->worst_layer_margin) : "",
+               it->met ? "met" : "NOT met (the list ran out or the run stopped)");
+  }
 }
 
 }  // namespace
@@ -47,6 +61,9 @@ void setup_run(CLI::App& app) {
     InferenceOptions inference;
     CampaignOptions campaign;
     std::string fault_model, shard;
+    std::string non_finite{to_string(kDefaultNonFiniteRule)};
+    std::string replay;
+    IterativeOptions iterative;
     std::string engine{to_string(CampaignOptions{}.engine)};
     std::string memory = format_memory_size(CampaignOptions{}.memory_limit);
     std::string faults_file, output;
@@ -75,13 +92,38 @@ void setup_run(CLI::App& app) {
       ->check(CLI::IsMember(engine_kind_names()));
   cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")
       ->capture_default_str();
+  cmd->add_option("--non-finite", opts->non_finite,
+                  "images with NaN/Inf logits: argmax (critical iff PyTorch's argmax differs from golden's, "
+                  "as the seed's campaigns) or critical (always)")
+      ->capture_default_str()
+      ->check(CLI::IsMember(non_finite_rule_names()));
+  auto* margin =
+      cmd->add_option("--margin", opts->iterative.margin,
+                      "iterative SFI: draw faults until the critical-fault rate's interval half-width "
+                      "is at most E (0.01: one percentage point)");
+  cmd->add_option("--confidence", opts->iterative.confidence, "of the --margin intervals")
+      ->capture_default_str()
+      ->needs(margin);
+  cmd->add_flag("--per-layer", opts->iterative.per_layer, "with --margin: every layer's own rate too")
+      ->needs(margin);
+  cmd->add_option("--seed", opts->iterative.seed, "with --margin: the order faults are drawn in")
+      ->capture_default_str()
+      ->needs(margin);
+  cmd->add_option("--round", opts->iterative.round,
+                  "with --margin: faults per round (default: 1% of the list, >= 50)")
+      ->needs(margin);
+  cmd->add_option("--replay", opts->replay,
+                  "take each fault's counts from this results file instead of running inference");
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
-  cmd->callback([opts] {
+  cmd->callback([opts, margin] {
     auto& c = opts->campaign;
     if (!opts->faults_file.empty()) c.faults = opts->faults_file;
     if (!opts->fault_model.empty()) c.fault_model = parse_fault_model(opts->fault_model);
     c.output = opts->output;
     c.engine = *parse_engine_kind(opts->engine);
+    c.non_finite = *parse_non_finite_rule(opts->non_finite);
+    if (margin->count() > 0) c.iterative = opts->iterative;
+    if (!opts->replay.empty()) c.replay = opts->replay;
     c.memory_limit = parse_memory_size(opts->memory);
     if (!opts->shard.empty()) c.shard = parse_shard(opts->shard);
     ProgressBar progress;

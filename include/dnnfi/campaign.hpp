@@ -6,18 +6,33 @@
 #include <vector>
 
 #include "dnnfi/engine.hpp"
+#include "dnnfi/findings.hpp"
 #include "dnnfi/results.hpp"
 
 namespace dnnfi {
 
+// Where an iterative campaign (--margin) stopped.
+struct IterativeStatus {
+  double target = 0;              // the margin asked for
+  double confidence = 0;          // of the intervals
+  bool per_layer = false;         // every layer's own rate had to meet it too
+  StratifiedEstimate estimate;    // the whole model's critical-fault rate
+  double worst_layer_margin = 0;  // the largest half-width of a layer's own interval
+  std::vector<Stratum> strata;    // per layer: weight, faults drawn, critical
+  std::size_t rounds = 0;
+  std::size_t list_faults = 0;  // faults the list offered
+  bool met = false;             // false: the list ran out first (or the campaign was stopped)
+};
+
 struct CampaignSummary {
-  std::size_t faults = 0;   // in this campaign (after sharding and sampling)
-  std::size_t resumed = 0;  // rows found in the results file
-  std::size_t ran = 0;      // rows computed now
-  Counts totals;            // over every row of the campaign present in the file
-  double seconds = 0;       // spent running faults now
-  double macs = 0;          // conv/linear multiply-accumulates spent now (0: unknown)
-  std::int64_t images = 0;  // per fault
+  std::size_t faults = 0;                    // in this campaign (after sharding and sampling)
+  std::size_t resumed = 0;                   // rows found in the results file
+  std::size_t ran = 0;                       // rows computed now
+  Counts totals;                             // over every row of the campaign present in the file
+  double seconds = 0;                        // spent running faults now
+  double macs = 0;                           // conv/linear multiply-accumulates spent now (0: unknown)
+  std::int64_t images = 0;                   // per fault
+  std::optional<IterativeStatus> iterative;  // for an iterative campaign
   bool complete() const { return resumed + ran == faults; }
 };
 
@@ -34,15 +49,36 @@ class CampaignObserver {
 };
 
 struct LoopOptions {
-  std::filesystem::path output;             // results file, resumed when it exists
-  std::int64_t images = 0;                  // images per fault, checked against resumed rows
-  CampaignObserver* observer = nullptr;     // Default: none
-  const std::atomic<bool>* stop = nullptr;  // set asynchronously to stop after the current fault
+  std::filesystem::path output;                // results file, resumed when it exists
+  std::int64_t images = 0;                     // images per fault, checked against resumed rows
+  NonFiniteRule rule = kDefaultNonFiniteRule;  // written with each row, checked against resumed rows
+  CampaignObserver* observer = nullptr;        // Default: none
+  const std::atomic<bool>* stop = nullptr;     // set asynchronously to stop after the current fault
+  bool log_resume = true;                      // say how many rows are resumed; Default: yes
 };
 
 // Runs every fault of `faults` that the results file does not hold yet on `engine`, appending
-// each row as it is reported. Resumed rows must match the list (same fault, model and image
-// count), or an InputError names the row and the file is left untouched.
+// each row as it is reported. Resumed rows must match the list (same fault, model, image count
+// and non-finite rule), or an InputError names the row and the file is left untouched.
 CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine, const LoopOptions& options);
+
+// Iterative statistical fault injection: instead of the whole list (sized for the worst case
+// p = 0.5), faults are drawn from it round by round, in an order shuffled by `seed`, stratified
+// by layer with proportional allocation (each layer's weight: its share of the model's
+// weights), until the stratified estimate of the model's critical-fault rate has an interval
+// (Wilson at the effective sample size, finite-population corrected) of half-width at most
+// `margin`; with `per_layer` every layer's own interval too.
+struct IterativeOptions {
+  double margin = 0.01;      // --margin E, absolute (0.01: one percentage point)
+  double confidence = 0.99;  // --confidence; Default: 0.99
+  bool per_layer = false;    // --per-layer; Default: the model's rate only
+  std::uint64_t seed = 38;   // --seed, the drawing order; Default: 38
+  std::size_t round = 0;     // faults per round; Default: 0 = 1% of the list, at least 50
+};
+// Runs the rounds on `engine`, appending each fault's row to the results file as run_fault_loop
+// does (an interrupted campaign resumes: the rows there count as drawn). `layers` is the
+// model's layer table (the strata and their weights); every fault of `list` is in it.
+CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<Layer>& layers,
+                              Engine& engine, const LoopOptions& loop, const IterativeOptions& options);
 
 }  // namespace dnnfi

@@ -10,6 +10,7 @@
 #include "dnnfi/campaign.hpp"
 #include "dnnfi/engine.hpp"
 #include "dnnfi/fault_list.hpp"
+#include "dnnfi/findings.hpp"
 #include "dnnfi/settings.hpp"
 
 namespace dnnfi {
@@ -56,11 +57,33 @@ struct CampaignOptions {
   Shard shard;                                  // --shard K/N; Default: 0/1
   std::size_t sample = 0;                       // --sample N faults spread over the list; Default: 0 = all
   EngineKind engine = EngineKind::kStaged;      // Default: staged
-  std::int64_t memory_limit = kDefaultMemoryLimit;  // Default: 4 GiB of cached activations
-  CampaignObserver* observer = nullptr;             // told the progress; Default: none
-  const std::atomic<bool>* stop = nullptr;          // set by a signal handler; Default: none
+  std::int64_t memory_limit = kDefaultMemoryLimit;   // Default: 4 GiB of cached activations
+  NonFiniteRule non_finite = kDefaultNonFiniteRule;  // --non-finite; Default: argmax, the seed's
+  std::optional<IterativeOptions> iterative;         // --margin: iterative SFI; Default: the whole list
+  std::optional<std::filesystem::path> replay;       // --replay FILE: counts from it; Default: inference
+  CampaignObserver* observer = nullptr;              // told the progress; Default: none
+  const std::atomic<bool>* stop = nullptr;           // set by a signal handler; Default: none
 };
 CampaignSummary run_campaign(const ModelOptions& model, const InferenceOptions& inference,
                              const CampaignOptions& options);
+
+struct ReportRequest {
+  std::filesystem::path results;                   // the results file (dnnfi's or a published list)
+  std::optional<ModelOptions> model;               // -n/-d: network order, fault population; Default: none
+  std::optional<std::filesystem::path> json;       // --json FILE; Default: none
+  std::optional<std::filesystem::path> html;       // --html FILE; Default: none
+  std::optional<std::filesystem::path> reference;  // --reference FILE.csv to compare with; Default: none
+  std::int64_t max_critical_diff = 2;              // for the comparison; Default: 2
+};
+struct ReportOutcome {
+  Report report;
+  std::optional<Comparison> comparison;  // with --reference
+};
+// Reads the results, makes the report and writes the files asked for.
+ReportOutcome report_results(const ReportRequest& request);
+
+// Two results files, fault by fault.
+Comparison compare_files(const std::filesystem::path& a, const std::filesystem::path& b,
+                         std::int64_t max_critical_diff);
 
 }  // namespace dnnfi

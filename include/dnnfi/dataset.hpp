@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dnnfi/names.hpp"
+
 namespace dnnfi {
 
 struct Dataset {
@@ -21,11 +23,7 @@ enum class DataFormat {
   kCifar100,  // the CIFAR-100 binary test set (test.bin), fine labels
   kGtsrb,     // the GTSRB final test set: a folder with GT-final_test.csv and Final_Test/Images/
 };
-struct DataFormatName {
-  DataFormat format;
-  std::string_view name;
-};
-inline constexpr DataFormatName kDataFormatNames[] = {
+inline constexpr Named<DataFormat> kDataFormatNames[] = {
     {DataFormat::kCifar10, "cifar10"}, {DataFormat::kCifar100, "cifar100"}, {DataFormat::kGtsrb, "gtsrb"}};
 std::optional<DataFormat> parse_data_format(std::string_view text);
 std::string_view to_string(DataFormat format);

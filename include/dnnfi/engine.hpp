@@ -12,7 +12,9 @@
 #include "dnnfi/dataset.hpp"
 #include "dnnfi/fault.hpp"
 #include "dnnfi/model.hpp"
+#include "dnnfi/names.hpp"
 #include "dnnfi/outcome.hpp"
+#include "dnnfi/results.hpp"
 #include "dnnfi/settings.hpp"
 
 namespace dnnfi {
@@ -21,19 +23,16 @@ enum class EngineKind {
   kNaive,   // full inference of every batch for every fault (the reference)
   kStaged,  // restart from cached golden activations at the faulty layer's stage
 };
-struct EngineKindName {
-  EngineKind kind;
-  std::string_view name;
-};
-inline constexpr EngineKindName kEngineKindNames[] = {{EngineKind::kNaive, "naive"},
-                                                      {EngineKind::kStaged, "staged"}};
+inline constexpr Named<EngineKind> kEngineKindNames[] = {{EngineKind::kNaive, "naive"},
+                                                         {EngineKind::kStaged, "staged"}};
 std::optional<EngineKind> parse_engine_kind(std::string_view text);
 std::string_view to_string(EngineKind kind);
 std::vector<std::string> engine_kind_names();
 
 struct EngineOptions {
-  std::int64_t batch_size = kDefaultBatchSize;      // Default: 128
-  std::int64_t memory_limit = kDefaultMemoryLimit;  // bytes of cached activations; Default: 4 GiB
+  std::int64_t batch_size = kDefaultBatchSize;       // Default: 128
+  std::int64_t memory_limit = kDefaultMemoryLimit;   // bytes of cached activations; Default: 4 GiB
+  NonFiniteRule non_finite = kDefaultNonFiniteRule;  // images with NaN/Inf logits; Default: argmax
   // Set asynchronously (Ctrl-C): an engine that reports faults in groups abandons the unfinished
   // group instead of completing it; those faults were never reported, so a resumed campaign
   // reruns them. Default: none.
@@ -67,5 +66,9 @@ Counts evaluate_fault(Engine& engine, const Fault& fault);
 // the naive engine (said once in the log).
 std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data,
                                     const EngineOptions& options);
+
+// An engine that runs nothing: each fault's counts are those of its row in `rows` (matched by
+// layer, index, bits and fault model); a fault without a row is an InputError naming `source`.
+std::unique_ptr<Engine> make_replay_engine(const std::vector<ResultRow>& rows, const std::string& source);
 
 }  // namespace dnnfi

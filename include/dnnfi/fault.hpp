@@ -6,16 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "dnnfi/names.hpp"
+
 namespace dnnfi {
 
 enum class FaultModel { kBitFlip, kStuckAt0, kStuckAt1 };
 
 // The one table of fault-model names, as options, fault lists and results files spell them.
-struct FaultModelName {
-  FaultModel model;
-  std::string_view name;
-};
-inline constexpr FaultModelName kFaultModelNames[] = {
+inline constexpr Named<FaultModel> kFaultModelNames[] = {
     {FaultModel::kBitFlip, "bit-flip"},
     {FaultModel::kStuckAt0, "stuck-at-0"},
     {FaultModel::kStuckAt1, "stuck-at-1"},

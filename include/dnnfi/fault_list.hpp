@@ -45,10 +45,10 @@ double statistical_sample_size(double population, const SampleSpec& spec);
 // Population as the seed counted it: weights x 32 bits x 2.
 double fault_population(const std::vector<Layer>& layers);
 
-// The seed's statistical list: n split over layers in proportion to their weight counts
-// (rounded half to even), index and bit uniform, (layer, index, bit) unique, numbered
-// from 0 in layer order, every fault of model `model`. The same spec and layers give the
-// same list on every platform.
+// The seed's statistical list: n rounded to an integer, then split over layers in proportion to
+// their weight counts (each share rounded half to even), index and bit uniform, (layer, index, bit) unique,
+// numbered from 0 in layer order, every fault of model `model`. The same spec and layers give the same list
+// on every platform.
 std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
                                        FaultModel model = kDefaultFaultModel);
 

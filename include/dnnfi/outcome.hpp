@@ -4,23 +4,47 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnnfi/names.hpp"
 
 namespace dnnfi {
 
 struct Counts {
   std::int64_t injections = 0;    // images run with the fault
-  std::int64_t masked = 0;        // logits bit-identical to golden
+  std::int64_t masked = 0;        // logits bit-identical to golden (and finite)
   std::int64_t non_critical = 0;  // logits differ, same top-1
-  std::int64_t critical = 0;      // top-1 differs (SDC-1), or any logit NaN/Inf
-  std::int64_t non_finite = 0;    // of the critical ones, those with a NaN/Inf logit
+  std::int64_t critical = 0;      // top-1 differs (SDC-1)
+  std::int64_t non_finite = 0;    // images with a NaN/Inf logit, whichever class they went to
   Counts& operator+=(const Counts& other);
   bool operator==(const Counts& other) const;
 };
 
 std::ostream& operator<<(std::ostream& out, const Counts& counts);
 
+// How an image whose faulty logits hold NaN or Inf is classified. Such an image is never masked.
+enum class NonFiniteRule {
+  // As the seed's published campaigns: critical iff PyTorch's argmax (NaN counts as the largest
+  // value, the first such index wins) differs from golden's top-1, else non-critical.
+  kArgmax,
+  // Every such image is critical (stricter; what dnnfi did before it matched the seed).
+  kCritical,
+};
+inline constexpr Named<NonFiniteRule> kNonFiniteRuleNames[] = {
+    {NonFiniteRule::kArgmax, "argmax"},
+    {NonFiniteRule::kCritical, "critical"},
+};
+inline constexpr NonFiniteRule kDefaultNonFiniteRule = NonFiniteRule::kArgmax;
+std::optional<NonFiniteRule> parse_non_finite_rule(std::string_view text);
+std::string_view to_string(NonFiniteRule rule);
+std::vector<std::string> non_finite_rule_names();
+
 // Classifies a batch: `golden` and `faulty` are B x classes logits from the same device,
 // batch size and kernels.
-Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty);
+Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty,
+                NonFiniteRule rule = kDefaultNonFiniteRule);
 
 }  // namespace dnnfi

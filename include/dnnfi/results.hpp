@@ -1,5 +1,6 @@
 #pragma once
-// Results files: the seed's eight columns, then dnnfi's non_finite and fault_model. One reader
+// Results files: the seed's eight columns, then dnnfi's non_finite, fault_model and
+// non_finite_rule (how images with NaN/Inf logits were classified). One reader
 // (read-only, validating) for resume and every command that reads results, and one writer
 // that appends and flushes each finished fault, so an interrupted campaign loses nothing.
 #include <cstdint>
@@ -16,7 +17,8 @@
 namespace dnnfi {
 
 inline constexpr const char* kResultsHeader =
-    "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical,non_finite,fault_model";
+    "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical,non_finite,fault_model,"
+    "non_finite_rule";
 // What published lists with results carry: the first eight of them.
 inline constexpr const char* kSeedResultsHeader =
     "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical";
@@ -24,13 +26,15 @@ inline constexpr const char* kSeedResultsHeader =
 struct ResultRow {
   Fault fault;  // with its fault model
   Counts counts;
+  NonFiniteRule rule = kDefaultNonFiniteRule;  // how its NaN/Inf images were classified
 };
 
 // One results line, without its newline, as the writer appends it.
 std::string format_row(const ResultRow& row);
 
 // Reads a dnnfi results file, or a published list with results (the seed's eight columns;
-// non_finite then reads 0 and fault_model bit-flip). Only complete lines are rows: a last line
+// non_finite then reads 0, fault_model bit-flip and the rule argmax, the seed's). A file of an
+// older dnnfi, without non_finite_rule, used the rule critical. Only complete lines are rows: a last line
 // without its newline (a write cut short by a kill) is reported by torn_bytes(), not parsed.
 // Every malformed row is an InputError naming the file and line. Nothing is ever written.
 class ResultsReader {

@@ -35,6 +35,11 @@ std::vector<ResultRow> resumable_rows(const std::vector<Fault>& faults, ResultsR
                        "row was computed over " + std::to_string(row.counts.injections) +
                            " images, this campaign runs " + std::to_string(options.images) +
                            "; use another -o or the same --images");
+    if (row.rule != options.rule)
+      throw InputError(where, reader.line(),
+                       "row was classified with --non-finite " + std::string(to_string(row.rule)) +
+                           ", this campaign uses " + std::string(to_string(options.rule)) +
+                           "; use another -o or the same --non-finite");
     kept.push_back(std::move(row));
   }
   return kept;
@@ -67,7 +72,7 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
   std::vector<Fault> todo;
   for (const auto& f : faults)
     if (!done.count(f.injection)) todo.push_back(f);
-  if (summary.resumed > 0)
+  if (summary.resumed > 0 && options.log_resume)
     spdlog::info("{}: resuming, {} of {} faults already done", options.output.string(), summary.resumed,
                  summary.faults);
 
@@ -75,7 +80,7 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
   const auto start = std::chrono::steady_clock::now();
   if (!todo.empty())
     engine.run(todo, [&](std::size_t i, const Counts& counts) {
-      results.append(ResultRow{todo[i], counts});
+      results.append(ResultRow{todo[i], counts, options.rule});
       summary.totals += counts;
       ++summary.ran;
       if (options.observer) options.observer->advanced(summary.resumed + summary.ran, summary.totals);

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "dnnfi/commands.hpp"
+#include "dnnfi/errors.hpp"
 #include "workload.hpp"
 
 namespace dnnfi {
@@ -22,9 +23,11 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto work = resolve_workload(model_options);
 
   // Everything the user wrote is checked before any inference starts. The full export is
-  // needed anyway, and its model info carries the layer table (one exporter run on first use).
-  const auto files = work.model.prepare(work.where);
-  const auto info = read_model_info(files.info);
+  // needed anyway, and its model info carries the layer table (one exporter run on first use);
+  // a replay needs the layer table only.
+  std::optional<ModelFiles> files;
+  if (!options.replay) files = work.model.prepare(work.where);
+  const auto info = files ? read_model_info(files->info) : work.model.info(work.where);
   FaultList list;
   if (options.faults) {
     list = read_fault_list(*options.faults, info.layers, options.fault_model);
@@ -33,10 +36,37 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
     list.faults =
         generate_fault_list(info.layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
   }
-  const auto faults = shard(spread_sample(list.faults, options.sample), options.shard);
+  if (options.iterative && (options.sample > 0 || options.shard.count > 1))
+    throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
+  const auto faults =
+      options.iterative ? list.faults : shard(spread_sample(list.faults, options.sample), options.shard);
+  LoopOptions loop;
+  loop.output = options.output;
+  loop.observer = options.observer;
+  loop.stop = options.stop;
+  auto finish = [&](Engine& engine) {
+    return options.iterative ? run_iterative(faults, info.layers, engine, loop, *options.iterative)
+                             : run_fault_loop(faults, engine, loop);
+  };
+
+  if (options.replay) {
+    // Nothing is inferred: each fault's counts, image count and rule come from the file.
+    ResultsReader reader(*options.replay);
+    const auto rows = reader.read_all();
+    if (rows.empty()) throw InputError(options.replay->string() + ": no rows to replay");
+    for (const auto& row : rows)
+      if (row.counts.injections != rows.front().counts.injections || row.rule != rows.front().rule)
+        throw InputError(options.replay->string() + ": rows over different image counts or non-finite rules");
+    loop.images = rows.front().counts.injections;
+    loop.rule = rows.front().rule;
+    auto engine = make_replay_engine(rows, options.replay->string());
+    spdlog::info("{}: {} faults, counts replayed from {}", work.label, faults.size(),
+                 options.replay->string());
+    return finish(*engine);
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto model = Model::load(files, device);
+  auto model = Model::load(*files, device);
   const auto data = open_dataset(work.data(), inference.images);
   const double load_seconds = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
@@ -44,18 +74,16 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   engine_options.batch_size = inference.batch_size;
   engine_options.memory_limit = options.memory_limit;
   engine_options.stop = options.stop;
+  engine_options.non_finite = options.non_finite;
   auto engine = make_engine(options.engine, model, data, engine_options);
   spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
                 seconds_since(t1));
   spdlog::info("{}: {} faults x {} images, {} engine, batch {}, {} thread(s), {}", work.label, faults.size(),
                data.size(), engine->name(), inference.batch_size, at::get_num_threads(), device.str());
 
-  LoopOptions loop;
-  loop.output = options.output;
   loop.images = data.size();
-  loop.observer = options.observer;
-  loop.stop = options.stop;
-  auto summary = run_fault_loop(faults, *engine, loop);
+  loop.rule = options.non_finite;
+  auto summary = finish(*engine);
   spdlog::debug("peak cached activations: {:.1f} MiB",
                 static_cast<double>(engine->cache_bytes()) / (1 << 20));
   return summary;

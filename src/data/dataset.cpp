@@ -5,16 +5,9 @@
 namespace dnnfi {
 
 std::optional<DataFormat> parse_data_format(std::string_view text) {
-  for (const auto& entry : kDataFormatNames)
-    if (entry.name == text) return entry.format;
-  return std::nullopt;
+  return value_named(kDataFormatNames, text);
 }
-
-std::string_view to_string(DataFormat format) {
-  for (const auto& entry : kDataFormatNames)
-    if (entry.format == format) return entry.name;
-  return "unknown";
-}
+std::string_view to_string(DataFormat format) { return name_of(kDataFormatNames, format); }
 
 Dataset open_dataset(const DataSource& source, std::optional<std::int64_t> limit) {
   const std::int64_t first = limit.value_or(0);  // the readers take 0 as "all"

@@ -7,22 +7,10 @@
 namespace dnnfi {
 
 std::optional<EngineKind> parse_engine_kind(std::string_view text) {
-  for (const auto& entry : kEngineKindNames)
-    if (entry.name == text) return entry.kind;
-  return std::nullopt;
+  return value_named(kEngineKindNames, text);
 }
-
-std::string_view to_string(EngineKind kind) {
-  for (const auto& entry : kEngineKindNames)
-    if (entry.kind == kind) return entry.name;
-  return "unknown";
-}
-
-std::vector<std::string> engine_kind_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : kEngineKindNames) names.emplace_back(entry.name);
-  return names;
-}
+std::string_view to_string(EngineKind kind) { return name_of(kEngineKindNames, kind); }
+std::vector<std::string> engine_kind_names() { return names_of(kEngineKindNames); }
 
 Counts evaluate_fault(Engine& engine, const Fault& fault) {
   Counts result;

@@ -3,19 +3,8 @@
 #include "batches.hpp"
 
 namespace dnnfi {
-namespace {
-
-Counts all_masked(std::int64_t images) {
-  Counts counts;
-  counts.injections = images;
-  counts.masked = images;
-  return counts;
-}
-
-}  // namespace
 
 void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts) {
-  const std::int64_t images = cache_.chunk_length(cache_.loaded());
   // Faulty value of each fault's weight; a fault that leaves its bits unchanged is masked.
   const auto weight = model_.weight(faults[0].layer);
   std::vector<std::size_t> live;
@@ -24,7 +13,7 @@ void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts)
     const float original = element(weight, faults[r].index).to(torch::kCPU).item<float>();
     faulty[r] = apply_fault(original, faults[r].bits, faults[r].model);
     if (float_bits(faulty[r]) == float_bits(original)) {
-      counts[r] += all_masked(images);
+      counts[r] += classify(cache_.logits(), cache_.logits(), rule_);  // every image as golden: masked
     } else {
       live.push_back(r);
     }
@@ -49,7 +38,7 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
     auto x = plan_[site.stage].module(c.stage_in[site.stage]);
     executed_macs_ += plan_.stage_macs(site.stage) * static_cast<double>(length);
     const auto logits = propagate(x, site.stage + 1, c, length);
-    counts[0] += classify(golden_batch, logits.defined() ? logits : golden_batch);
+    counts[0] += classify(golden_batch, logits.defined() ? logits : golden_batch, rule_);
   });
 }
 
@@ -96,7 +85,7 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
         logits = stage.residual ? finish_residual(site, out, c, length)
                                 : propagate(out, site.stage + 1, c, length);
       }
-      counts[live[j]] += classify(golden_batch, logits.defined() ? logits : golden_batch);
+      counts[live[j]] += classify(golden_batch, logits.defined() ? logits : golden_batch, rule_);
     }
   });
 }

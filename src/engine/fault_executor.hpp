@@ -23,8 +23,8 @@ namespace dnnfi {
 
 class FaultExecutor {
  public:
-  FaultExecutor(Model& model, StagePlan& plan, GoldenCache& cache, std::int64_t batch)
-      : model_(model), plan_(plan), cache_(cache), batch_(batch) {}
+  FaultExecutor(Model& model, StagePlan& plan, GoldenCache& cache, std::int64_t batch, NonFiniteRule rule)
+      : model_(model), plan_(plan), cache_(cache), batch_(batch), rule_(rule) {}
 
   // Faults of this layer can share one conv for their channels (one run).
   bool shares_runs(const std::string& layer) const { return plan_.site_of(layer).splice; }
@@ -47,6 +47,7 @@ class FaultExecutor {
   StagePlan& plan_;
   GoldenCache& cache_;
   std::int64_t batch_;
+  NonFiniteRule rule_;
   double executed_macs_ = 0;
   std::int64_t early_exits_ = 0;
 };

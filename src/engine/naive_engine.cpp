@@ -8,7 +8,7 @@ namespace {
 class NaiveEngine final : public Engine {
  public:
   NaiveEngine(Model& model, const Dataset& data, const EngineOptions& options)
-      : model_(model), data_(data), batch_(options.batch_size) {
+      : model_(model), data_(data), batch_(options.batch_size), rule_(options.non_finite) {
     for (const auto& layer : model_.info().layers) model_macs_ += static_cast<double>(layer.macs);
   }
 
@@ -35,7 +35,7 @@ class NaiveEngine final : public Engine {
     executed_macs_ += model_macs_ * static_cast<double>(data_.size());
     for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
       counts += classify(golden.narrow(0, start, length),
-                         model_.forward(device_batch(data_, model_, start, length)));
+                         model_.forward(device_batch(data_, model_, start, length)), rule_);
     });
     return counts;
   }
@@ -52,6 +52,7 @@ class NaiveEngine final : public Engine {
   Model& model_;
   const Dataset& data_;
   std::int64_t batch_;
+  NonFiniteRule rule_;
   double model_macs_ = 0;  // conv/linear multiply-accumulates of one image
   double executed_macs_ = 0;
   torch::Tensor golden_;

@@ -15,7 +15,7 @@ class StagedEngine final : public Engine, private ChunkedWork {
   StagedEngine(Model& model, const Dataset& data, const EngineOptions& options, StagePlan plan)
       : plan_(std::move(plan)),
         cache_(model, data, plan_, options.batch_size, options.memory_limit),
-        executor_(model, plan_, cache_, options.batch_size),
+        executor_(model, plan_, cache_, options.batch_size, options.non_finite),
         stop_(options.stop) {}
 
   std::string name() const override { return std::string(to_string(EngineKind::kStaged)); }

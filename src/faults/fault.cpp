@@ -10,22 +10,10 @@
 namespace dnnfi {
 
 std::optional<FaultModel> parse_fault_model(std::string_view text) {
-  for (const auto& entry : kFaultModelNames)
-    if (entry.name == text) return entry.model;
-  return std::nullopt;
+  return value_named(kFaultModelNames, text);
 }
-
-std::string_view to_string(FaultModel model) {
-  for (const auto& entry : kFaultModelNames)
-    if (entry.model == model) return entry.name;
-  return "unknown";
-}
-
-std::vector<std::string> fault_model_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : kFaultModelNames) names.emplace_back(entry.name);
-  return names;
-}
+std::string_view to_string(FaultModel model) { return name_of(kFaultModelNames, model); }
+std::vector<std::string> fault_model_names() { return names_of(kFaultModelNames); }
 
 int BitMask::lowest() const {
   for (int bit = 0; bit < 32; ++bit)

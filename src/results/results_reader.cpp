@@ -15,7 +15,7 @@ struct ResultsReader::State {
   std::unique_ptr<csv::TableReader> table;
   bool dnnfi_format = false;
   std::size_t n_injections = 4, masked = 5, non_critical = 6, critical = 7;
-  std::optional<std::size_t> non_finite, fault_model;
+  std::optional<std::size_t> non_finite, fault_model, rule;
 };
 
 namespace {
@@ -59,6 +59,7 @@ void ResultsReader::load(std::string content, const std::string& source) {
   s.dnnfi_format = t.header_line() == kResultsHeader;
   s.non_finite = t.column("non_finite");
   s.fault_model = t.column("fault_model");
+  s.rule = t.column("non_finite_rule");
 }
 
 ResultsReader::~ResultsReader() = default;
@@ -81,6 +82,13 @@ bool ResultsReader::next(ResultRow& row) {
     const auto model = parse_fault_model(text::trim(t.field(*s.fault_model)));
     if (!model) t.fail("unknown fault_model '" + t.field(*s.fault_model) + "'");
     row.fault.model = *model;
+  }
+  // Files without the column: the seed's lists used argmax, dnnfi before it existed critical.
+  row.rule = s.non_finite ? NonFiniteRule::kCritical : NonFiniteRule::kArgmax;
+  if (s.rule) {
+    const auto rule = parse_non_finite_rule(text::trim(t.field(*s.rule)));
+    if (!rule) t.fail("unknown non_finite_rule '" + t.field(*s.rule) + "'");
+    row.rule = *rule;
   }
   const auto& c = row.counts;
   if (c.masked + c.non_critical + c.critical != c.injections)

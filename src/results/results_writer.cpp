@@ -12,7 +12,8 @@ std::string format_row(const ResultRow& r) {
   const auto& c = r.counts;
   return csv::format_fault_columns(r.fault) + ',' + std::to_string(c.injections) + ',' +
          std::to_string(c.masked) + ',' + std::to_string(c.non_critical) + ',' + std::to_string(c.critical) +
-         ',' + std::to_string(c.non_finite) + ',' + std::string(to_string(r.fault.model));
+         ',' + std::to_string(c.non_finite) + ',' + std::string(to_string(r.fault.model)) + ',' +
+         std::string(to_string(r.rule));
 }
 
 namespace {

@@ -77,7 +77,7 @@ TEST_CASE("every fault gets one row with the seed's columns first", "[resume]") 
   const auto c = fake_counts(faults[1]);
   expected << faults[1].injection << ',' << faults[1].layer << ",\"" << format_index(faults[1].index) << "\","
            << format_bits(faults[1].bits) << ',' << kImages << ',' << c.masked << ',' << c.non_critical << ','
-           << c.critical << ",0,bit-flip";
+           << c.critical << ",0,bit-flip,argmax";
   CHECK(lines[2] == expected.str());
 }
 
@@ -153,7 +153,8 @@ TEST_CASE("results of another campaign are not resumed", "[resume]") {
                       Catch::Matchers::Contains("r.csv:1: not a dnnfi results"));
   }
   SECTION("a corrupted row") {
-    std::ofstream(options.output, std::ios::app) << "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip\n";
+    std::ofstream(options.output, std::ios::app)
+        << "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip,argmax\n";
     FakeRunner r;
     CHECK_THROWS_WITH(run_fault_loop(faults, r, options),
                       Catch::Matchers::StartsWith(options.output.string() + ":5:"));

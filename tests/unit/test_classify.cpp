@@ -44,14 +44,29 @@ TEST_CASE("signed zero differs bitwise from zero", "[classify]") {
   CHECK(c.non_critical == 1);
 }
 
-TEST_CASE("NaN or Inf logits are critical and reported even with the same argmax", "[classify]") {
+TEST_CASE("NaN or Inf logits are critical when PyTorch's argmax moves, and always counted", "[classify]") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  auto golden = rows({{1, 5, 0}, {1, 5, 0}, {1, 5, 0}});
-  auto faulty = rows({{1, 5, nan}, {1, inf, 0}, {1, 5, 0}});
-  auto c = classify(golden, faulty);
-  CHECK(c.critical == 2);
-  CHECK(c.non_finite == 2);
-  CHECK(c.masked == 1);
-  CHECK(c.masked + c.non_critical + c.critical == c.injections);
+  // Golden top-1 is class 1 everywhere. Row 0: argmax takes the NaN (class 2): critical. Row 1:
+  // Inf on the golden class keeps the argmax: non-critical, yet not masked. Row 2: NaN first
+  // at class 0 wins over the later NaN: critical. Row 3: bit-identical: masked.
+  auto golden = rows({{1, 5, 0}, {1, 5, 0}, {1, 5, 0}, {1, 5, 0}});
+  auto faulty = rows({{1, 5, nan}, {1, inf, 0}, {nan, 5, nan}, {1, 5, 0}});
+  SECTION("the seed's rule (default): argmax decides") {
+    auto c = classify(golden, faulty);
+    CHECK(c.critical == 2);
+    CHECK(c.non_critical == 1);
+    CHECK(c.masked == 1);
+    CHECK(c.non_finite == 3);
+    // A NaN in the golden class itself: argmax still lands on it, the image is non-critical.
+    CHECK(classify(rows({{1, 5, 0}}), rows({{1, nan, 0}})).non_critical == 1);
+  }
+  SECTION("--non-finite critical: every NaN/Inf image is critical") {
+    auto c = classify(golden, faulty, NonFiniteRule::kCritical);
+    CHECK(c.critical == 3);
+    CHECK(c.non_critical == 0);
+    CHECK(c.masked == 1);
+    CHECK(c.non_finite == 3);
+    CHECK(c.masked + c.non_critical + c.critical == c.injections);
+  }
 }

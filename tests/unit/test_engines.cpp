@@ -188,14 +188,25 @@ TEST_CASE("a model whose forward is not a plain sequence gets the naive engine",
   CHECK(make_engine(EngineKind::kStaged, model, r.data, EngineOptions{})->name() == "naive");
 }
 
-TEST_CASE("an exponent fault that overflows is counted critical and non-finite", "[engine][model]") {
+TEST_CASE("an exponent fault that overflows: NaN/Inf images counted, critical as the rule says",
+          "[engine][model]") {
   auto& r = ResNet20::get();
-  auto faults = faults_of_every_layer();
+  const auto fault = faults_of_every_layer().back();
+  EngineOptions strict;
+  strict.non_finite = NonFiniteRule::kCritical;
   auto staged = make_engine(EngineKind::kStaged, r.model, r.data, EngineOptions{});
-  const auto c = evaluate_fault(*staged, faults.back());
+  auto staged_strict = make_engine(EngineKind::kStaged, r.model, r.data, strict);
+  const auto c = evaluate_fault(*staged, fault);
+  const auto s = evaluate_fault(*staged_strict, fault);
   CHECK(c.non_finite > 0);  // the fault really drives logits to NaN/Inf
-  CHECK(c.critical >= c.non_finite);
+  CHECK(s.non_finite == c.non_finite);
+  CHECK(s.critical >= s.non_finite);  // the strict rule: every one of them is critical
+  CHECK(s.critical >= c.critical);
+  CHECK(s.masked == c.masked);
   CHECK(c.masked + c.non_critical + c.critical == 300);
+  // Both rules give the naive engine's counts.
+  CHECK(evaluate_fault(*make_engine(EngineKind::kNaive, r.model, r.data, EngineOptions{}), fault) == c);
+  CHECK(evaluate_fault(*make_engine(EngineKind::kNaive, r.model, r.data, strict), fault) == s);
 }
 
 TEST_CASE("chunked caching under a small memory limit gives the same counts", "[engine][model]") {

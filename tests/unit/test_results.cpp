@@ -26,8 +26,11 @@ ResultRow row(std::int64_t injection, const std::string& layer, std::vector<std:
 }
 
 const ResultRow kFirst = row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {100, 14, 85, 1, 0});
-const ResultRow kSecond =
-    row(7, "layer3.2.conv2", {63, 0, 2, 2}, 30, FaultModel::kStuckAt1, {100, 0, 2, 98, 96});
+const ResultRow kSecond = [] {
+  auto r = row(7, "layer3.2.conv2", {63, 0, 2, 2}, 30, FaultModel::kStuckAt1, {100, 0, 2, 98, 96});
+  r.rule = NonFiniteRule::kCritical;
+  return r;
+}();
 
 std::vector<ResultRow> read_string(const std::string& text) {
   std::istringstream in(text);
@@ -45,14 +48,15 @@ std::string error_of(const std::string& text) {
 }
 
 bool same(const ResultRow& a, const ResultRow& b) {
-  return a.fault.injection == b.fault.injection && a.fault.same_site(b.fault) && a.counts == b.counts;
+  return a.fault.injection == b.fault.injection && a.fault.same_site(b.fault) && a.counts == b.counts &&
+         a.rule == b.rule;
 }
 
 }  // namespace
 
 TEST_CASE("rows are written in dnnfi's format, the seed's columns first", "[results]") {
-  CHECK(format_row(kFirst) == "0,conv1,\"(3, 0, 2, 1)\",15,100,14,85,1,0,bit-flip");
-  CHECK(format_row(kSecond) == "7,layer3.2.conv2,\"(63, 0, 2, 2)\",30,100,0,2,98,96,stuck-at-1");
+  CHECK(format_row(kFirst) == "0,conv1,\"(3, 0, 2, 1)\",15,100,14,85,1,0,bit-flip,argmax");
+  CHECK(format_row(kSecond) == "7,layer3.2.conv2,\"(63, 0, 2, 2)\",30,100,0,2,98,96,stuck-at-1,critical");
 }
 
 TEST_CASE("written rows read back identically, with their line numbers", "[results]") {
@@ -136,22 +140,39 @@ TEST_CASE("a published list with results reads as bit-flip rows without non-fini
   REQUIRE(rows.size() == 16627);
   // The published file's first row: 0,conv1,"(3, 0, 2, 1)",15,10000,14,9985,1
   CHECK(same(rows[0], row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {10000, 14, 9985, 1, 0})));
+  CHECK(rows[0].rule == NonFiniteRule::kArgmax);  // the seed's argmax classification
+}
+
+TEST_CASE("a results file of an older dnnfi reads with the rule it was made with", "[results]") {
+  // Before the non_finite_rule column, dnnfi counted every NaN/Inf image critical.
+  const std::string old =
+      "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical,non_finite,"
+      "fault_model\n0,conv1,\"(3, 0, 2, 1)\",15,100,0,10,90,80,bit-flip\n";
+  std::istringstream in(old);
+  ResultsReader reader(in, "old.csv");
+  CHECK_FALSE(reader.dnnfi_format());  // not resumable: rows now carry one more column
+  const auto rows = reader.read_all();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].rule == NonFiniteRule::kCritical);
+  CHECK(rows[0].counts.non_finite == 80);
 }
 
 TEST_CASE("malformed results are refused with file and line", "[results]") {
   const std::string header = std::string(kResultsHeader) + "\n" + format_row(kFirst) + "\n";
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip\n"),
+  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip,argmax\n"),
              StartsWith("r.csv:3: masked 'x' is not a non-negative integer"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,50,0,0,0,bit-flip\n"),
+  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,50,0,0,0,bit-flip,argmax\n"),
              StartsWith("r.csv:3: masked + non_critical + critical differs from n_injections"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,101,bit-flip\n"),
+  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,101,bit-flip,argmax\n"),
              StartsWith("r.csv:3: non_finite exceeds n_injections"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,stuck\n"),
+  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,stuck,argmax\n"),
              StartsWith("r.csv:3: unknown fault_model 'stuck'"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, x, 0, 0)\",3,100,0,0,100,0,bit-flip\n"),
+  CHECK_THAT(error_of(header + "5,conv1,\"(0, x, 0, 0)\",3,100,0,0,100,0,bit-flip,argmax\n"),
              StartsWith("r.csv:3: TensorIndex"));
+  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,bit-flip,nan\n"),
+             StartsWith("r.csv:3: unknown non_finite_rule 'nan'"));
   CHECK_THAT(error_of(header + "\n\n5,conv1,\"(0, 0, 0, 0)\",3,100,0,0\n"),
-             StartsWith("r.csv:5: expected 10 fields"));
+             StartsWith("r.csv:5: expected 11 fields"));
   CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(0, 0, 0, 0)\",3\n"),
              StartsWith("r.csv:1: not a dnnfi results file") && Contains("n_injections"));
 }

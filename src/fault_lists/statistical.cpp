@@ -8,6 +8,7 @@
 #include "dnnfi/errors.hpp"
 #include "dnnfi/fault_list.hpp"
 #include "dnnfi/settings.hpp"
+#include "random.hpp"
 
 namespace dnnfi {
 
@@ -22,26 +23,15 @@ double statistical_sample_size(double population, const SampleSpec& spec) {
   return population / (1 + e * e * (population - 1) / (t * t * p * (1 - p)));
 }
 
-namespace {
-// Uniform integer in [0, bound) by rejection, independent of the standard library's
-// distribution implementations so a seed means the same list everywhere.
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
-  const std::uint64_t limit =
-      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
-  std::uint64_t draw;
-  do draw = rng();
-  while (draw >= limit);
-  return draw % bound;
-}
-}  // namespace
-
 std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
                                        FaultModel model) {
   if (!(spec.error_margin > 0) || !(spec.t_value > 0) || !(spec.p > 0 && spec.p < 1))
     throw InputError("statistical sample needs e > 0, t > 0 and 0 < p < 1");
   double total_weights = 0;
   for (const auto& layer : layers) total_weights += static_cast<double>(layer.numel());
-  const double n = statistical_sample_size(fault_population(layers), spec);
+  // The seed rounded the sample size to an integer first, then split it over the layers, each
+  // layer's share rounded: this reproduces every per-layer count of the 15 published lists.
+  const double n = std::nearbyint(statistical_sample_size(fault_population(layers), spec));
 
   std::mt19937_64 rng(spec.seed);
   std::vector<Fault> faults;

@@ -25,13 +25,22 @@ std::ostream& operator<<(std::ostream& out, const Counts& c) {
              << " critical=" << c.critical << " non_finite=" << c.non_finite << "}";
 }
 
-Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty) {
-  // Compare raw bits: -0.0 vs 0.0 is a difference, and NaN never compares equal as a float.
+std::optional<NonFiniteRule> parse_non_finite_rule(std::string_view text) {
+  return value_named(kNonFiniteRuleNames, text);
+}
+std::string_view to_string(NonFiniteRule rule) { return name_of(kNonFiniteRuleNames, rule); }
+std::vector<std::string> non_finite_rule_names() { return names_of(kNonFiniteRuleNames); }
+
+Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule) {
+  // Compare raw bits: -0.0 vs 0.0 is a difference; NaN logits are never masked, as f == g is
+  // false for NaN in the seed's comparison.
   const auto same_bits = golden.view(torch::kInt32).eq(faulty.view(torch::kInt32)).all(/*dim=*/1);
   const auto non_finite = faulty.isfinite().logical_not().any(/*dim=*/1);
+  // ATen's argmax takes NaN as the largest value and returns its first index, as PyTorch does.
   const auto top1_changed = golden.argmax(/*dim=*/1).ne(faulty.argmax(/*dim=*/1));
   const auto masked = same_bits.logical_and(non_finite.logical_not());
-  const auto critical = non_finite.logical_or(top1_changed.logical_and(same_bits.logical_not()));
+  auto critical = top1_changed.logical_and(same_bits.logical_not());
+  if (rule == NonFiniteRule::kCritical) critical = critical.logical_or(non_finite);
   const auto sums = torch::stack({masked.sum(), critical.sum(), non_finite.sum()}).to(torch::kCPU);
   const auto* s = sums.data_ptr<std::int64_t>();
   Counts c;

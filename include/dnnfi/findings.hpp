@@ -1,0 +1,129 @@
+#pragma once
+// From per-fault counts to findings: how vulnerable the model, each layer and each bit are, how
+// sure the sample makes us, and how two campaigns over the same faults agree.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dnnfi/fault.hpp"
+#include "dnnfi/results.hpp"
+
+namespace dnnfi {
+
+struct Comparison;
+
+// z of a two-sided 99% normal interval.
+inline constexpr double kZ99 = 2.5758293035489004;
+
+// Wilson score interval of a proportion `successes` / `trials` at normal quantile `z`; with
+// `population` > 0 the sampling variance carries the finite-population correction
+// (N - n) / (N - 1). Valid near 0 and 1, unlike the normal approximation.
+struct Interval {
+  double low = 0, high = 0;
+  double half_width() const { return (high - low) / 2; }
+};
+Interval wilson_interval(double successes, double trials, double z, double population = 0);
+
+// z of a two-sided normal interval at `confidence` (0.99 -> 2.5758).
+double normal_quantile(double confidence);
+
+// One stratum (a layer) of a stratified sample: its weight in the population (its share of the
+// model's weights), its population size, the faults drawn and how many were critical.
+struct Stratum {
+  std::string name;
+  double weight = 0;
+  double population = 0;
+  std::int64_t drawn = 0, critical = 0;
+};
+// The stratified estimate of the whole population's rate, sum of weight x rate, and its interval:
+// Wilson's at the effective sample size p(1-p)/variance (Kish), the variance carrying each
+// stratum's finite-population correction; strata without draws are left out.
+struct StratifiedEstimate {
+  double rate = 0;
+  Interval interval;
+  std::int64_t drawn = 0;
+};
+StratifiedEstimate stratified_estimate(const std::vector<Stratum>& strata, double z);
+
+// The margin of error a sample of n faults achieves for a population of N (the DATE 2009 sample
+// size formula solved for e, worst case p = 0.5, t = 2.58 as the seed's lists were sized);
+// N = 0: an unbounded population.
+double achieved_margin(double n, double population, double t = 2.58, double p = 0.5);
+
+// What a group of faults (the whole campaign, one layer, one bit) shows.
+struct GroupStats {
+  std::string name;                // layer name, bit number or field
+  std::int64_t faults = 0;         // rows
+  std::int64_t critical_faults = 0;  // rows with at least one critical image
+  double critical_fault_rate = 0;  // critical_faults / faults
+  Interval ci99;                   // Wilson interval of that rate, 99%
+  double mean_sdc1 = 0;            // mean over the faults of critical / n_injections
+  double masked_share = 0;         // masked images / images
+  double non_finite_share = 0;     // images with NaN/Inf logits / images
+};
+
+// Bit fields of IEEE-754 binary32: 31 sign, 23-30 exponent, 0-22 mantissa.
+std::string_view bit_field(int bit);
+
+struct Report {
+  std::string source;              // the results file
+  std::int64_t images = 0;         // n_injections of the rows (0 when they differ)
+  std::vector<std::string> fault_models, rules;  // those the rows carry
+  GroupStats overall;
+  double population = 0;           // the model's fault population N (weights x 32 x 2); 0: unknown
+  double margin = 0;               // achieved_margin(faults, population)
+  // With the model's layers: the estimate stratified by layer (weights as strata weights), as an
+  // iterative campaign (--margin) measures it; its half-width is the margin that campaign met.
+  std::optional<StratifiedEstimate> stratified;
+  std::vector<GroupStats> layers;  // network order (the model's, else first appearance)
+  std::vector<GroupStats> bits;    // 0..31, those present
+  std::vector<GroupStats> fields;  // sign, exponent, mantissa
+  std::vector<std::vector<GroupStats>> layer_fields;  // [layer][field]: each layer's faults per field
+  std::vector<double> critical_sdc1;                  // SDC-1 rate of every critical fault
+  std::vector<ResultRow> most_critical;               // highest SDC-1 rates first
+};
+
+// The report as JSON (every number above; `layers` and `bits` lists of objects with `layer` /
+// `bit`, `faults`, `critical_faults`, `critical_fault_rate`, `ci99`; a comparison with a
+// reference campaign under `reference`), and as terminal tables that fit 100 columns.
+std::string report_json(const Report& report, const Comparison* reference = nullptr);
+std::string report_text(const Report& report);
+
+struct ReportOptions {
+  // The model's injectable layers (network order, weights for the population); empty: unknown.
+  std::vector<Layer> layers;
+  std::size_t most_critical = 10;  // rows in the most-critical table; Default: 10
+};
+
+// The report of `rows` read from `source`; an empty list is an InputError.
+Report make_report(const std::vector<ResultRow>& rows, const std::string& source, const ReportOptions& options);
+
+// Two campaigns over the same faults, matched by (Layer, TensorIndex, Bit).
+struct FaultDifference {
+  ResultRow a, b;
+  std::int64_t critical_diff = 0;  // |a.critical - b.critical|
+};
+
+struct Comparison {
+  std::string a_source, b_source;
+  std::int64_t a_faults = 0, b_faults = 0;
+  std::int64_t common = 0;             // matched faults with the same n_injections
+  std::int64_t other_images = 0;       // matched faults whose n_injections differ (not compared)
+  std::int64_t other_fault_model = 0;  // matched faults whose fault models differ (not compared)
+  std::int64_t max_critical_diff = 0;  // the K allowed
+  std::int64_t critical_exact = 0, critical_within_1 = 0, critical_within_k = 0;
+  std::int64_t masked_exact = 0, non_critical_exact = 0;
+  std::int64_t largest_critical_diff = 0;
+  double a_critical_fault_rate = 0, b_critical_fault_rate = 0;  // over the common faults
+  std::vector<FaultDifference> largest;                          // largest critical differences first
+  bool within_limit() const { return common > 0 && largest_critical_diff <= max_critical_diff; }
+};
+
+Comparison compare_results(const std::vector<ResultRow>& a, const std::string& a_source,
+                           const std::vector<ResultRow>& b, const std::string& b_source,
+                           std::int64_t max_critical_diff, std::size_t largest = 10);
+std::string comparison_json(const Comparison& comparison);
+std::string comparison_text(const Comparison& comparison);
+
+}  // namespace dnnfi

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Writes `dnnfi report --html`: one self-contained HTML page (charts as inline SVG drawn by
+matplotlib, no script, no network) from the report's JSON.
+
+    /usr/bin/python3 scripts/report_html.py REPORT.json OUT.html
+
+Elements holding a reported number carry data-key="..." (and data-layer / data-bit in the
+tables), so tests can check the page against the JSON.
+"""
+import html
+import io
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "dnnfi"  # the same report gives the same page
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+FIELD_COLOURS = {"sign": "#d62728", "exponent": "#1f77b4", "mantissa": "#2ca02c"}
+
+
+def pct(rate, digits=1):
+    return f"{100 * rate:.{digits}f}%"
+
+
+def svg(fig):
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = out.getvalue()
+    return text[text.index("<svg"):]
+
+
+def interval_errors(groups):
+    rates = [g["critical_fault_rate"] for g in groups]
+    low = [r - g["ci99"][0] for r, g in zip(rates, groups)]
+    high = [g["ci99"][1] - r for r, g in zip(rates, groups)]
+    return rates, [low, high]
+
+
+def layer_chart(report):
+    layers = report["layers"]
+    rates, errors = interval_errors(layers)
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(layers) + 1.2))
+    y = range(len(layers))
+    ax.barh(y, [100 * r for r in rates], xerr=[[100 * e for e in errors[0]], [100 * e for e in errors[1]]],
+            color="#4c72b0", ecolor="#333333", capsize=2)
+    ax.set_yticks(list(y), [g["layer"] for g in layers], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("critical-fault rate (%), 99% Wilson interval")
+    ax.set_xlim(0, 100)
+    ax.grid(axis="x", alpha=0.3)
+    return svg(fig)
+
+
+def bit_chart(report):
+    bits = report["bits"]
+    rates, errors = interval_errors(bits)
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    colours = [FIELD_COLOURS[b["field"]] for b in bits]
+    ax.bar([b["bit"] for b in bits], [100 * r for r in rates], color=colours,
+           yerr=[[100 * e for e in errors[0]], [100 * e for e in errors[1]]], ecolor="#333333", capsize=1.5)
+    ax.legend(handles=[Patch(color=colour, label=field) for field, colour in FIELD_COLOURS.items()], fontsize=8,
+              loc="upper left")
+    ax.set_xlabel("bit (0 = least significant mantissa bit, 31 = sign)")
+    ax.set_ylabel("critical-fault rate (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(range(0, 32, 2))
+    ax.grid(axis="y", alpha=0.3)
+    return svg(fig)
+
+
+def heat_map(report):
+    rows = report["layer_fields"]
+    fields = ["sign", "exponent", "mantissa"]
+    values = [[next(f for f in row["fields"] if f["field"] == name) for name in fields] for row in rows]
+    matrix = [[100 * v["critical_fault_rate"] if v["faults"] else float("nan") for v in row] for row in values]
+    fig, ax = plt.subplots(figsize=(5, 0.28 * len(rows) + 1.2))
+    image = ax.imshow(matrix, aspect="auto", cmap="Reds", vmin=0, vmax=100)
+    for i, row in enumerate(values):
+        for j, v in enumerate(row):
+            if v["faults"]:
+                rate = 100 * v["critical_fault_rate"]
+                ax.text(j, i, f"{rate:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if rate > 60 else "black")
+    ax.set_xticks(range(3), fields)
+    ax.set_yticks(range(len(rows)), [r["layer"] for r in rows], fontsize=8)
+    fig.colorbar(image, ax=ax, label="critical-fault rate (%)")
+    return svg(fig)
+
+
+def sdc1_histogram(report):
+    rates = report["critical_sdc1_rates"]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    if rates:
+        ax.hist([100 * r for r in rates], bins=50, range=(0, 100), color="#8172b2")
+        ax.set_yscale("log")
+    ax.set_xlabel("SDC-1 rate of a critical fault (% of images)")
+    ax.set_ylabel("critical faults")
+    return svg(fig)
+
+
+def group_rows(groups, key, attr):
+    lines = []
+    for g in groups:
+        name = html.escape(str(g[key]))
+        lines.append(
+            f'<tr {attr}="{name}"><td>{name}</td><td data-key="faults">{g["faults"]}</td>'
+            f'<td data-key="critical_faults">{g["critical_faults"]}</td>'
+            f'<td data-key="critical_fault_rate">{pct(g["critical_fault_rate"])}</td>'
+            f'<td>{pct(g["ci99"][0])} &ndash; {pct(g["ci99"][1])}</td>'
+            f'<td>{pct(g["mean_sdc1_rate"], 3)}</td><td>{pct(g["masked_share"])}</td></tr>')
+    head = ("<tr><th></th><th>faults</th><th>critical faults</th><th>critical-fault rate</th>"
+            "<th>99% interval</th><th>mean SDC-1</th><th>masked images</th></tr>")
+    return "<table>" + head + "".join(lines) + "</table>"
+
+
+def most_critical_table(report):
+    lines = ["<tr><th>layer</th><th>index</th><th>bit</th><th>masked</th><th>non-critical</th>"
+             "<th>critical</th><th>SDC-1</th></tr>"]
+    for r in report["most_critical"]:
+        lines.append(f"<tr><td>{html.escape(r['layer'])}</td><td>{html.escape(r['index'])}</td><td>{r['bit']}</td>"
+                     f"<td>{r['masked']}</td><td>{r['non_critical']}</td><td>{r['critical']}</td>"
+                     f"<td>{pct(r['sdc1_rate'], 2)}</td></tr>")
+    return "<table>" + "".join(lines) + "</table>"
+
+
+def agreement_table(c):
+    common = c["common"] or 1
+    rows = [
+        ("faults in A / in B / compared", f"{c['a_faults']} / {c['b_faults']} / "
+                                          f"<span data-key='common'>{c['common']}</span>"),
+        ("critical counts equal", f"{c['critical_exact']} ({100 * c['critical_exact'] / common:.1f}%)"),
+        ("critical counts within 1", f"{c['critical_within_1']} ({100 * c['critical_within_1'] / common:.1f}%)"),
+        (f"critical counts within {c['max_critical_diff']}",
+         f"{c['critical_within_k']} ({100 * c['critical_within_k'] / common:.1f}%)"),
+        ("largest critical difference", f"<span data-key='largest_critical_diff'>{c['largest_critical_diff']}</span>"),
+        ("masked counts equal", f"{c['masked_exact']} ({100 * c['masked_exact'] / common:.1f}%)"),
+        ("non-critical counts equal", f"{c['non_critical_exact']} ({100 * c['non_critical_exact'] / common:.1f}%)"),
+        ("critical-fault rate, A / B", f"{pct(c['a_critical_fault_rate'])} / {pct(c['b_critical_fault_rate'])}"),
+    ]
+    body = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in rows)
+    return (f"<p>A: {html.escape(c['a'])}<br>B (reference): {html.escape(c['b'])}</p><table>{body}</table>"
+            "<p>Critical (SDC-1) counts are comparable across platforms; masked counts only within one "
+            "platform and its numerics (the published campaigns ran convolutions in TF32 on a GPU).</p>")
+
+
+STYLE = """body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+td:first-child{text-align:left}h2{margin-top:2em}.big{font-size:1.3em}svg{max-width:100%;height:auto}"""
+
+
+def page(report):
+    o = report
+    models = ", ".join(report["fault_models"])
+    rules = ", ".join(report["non_finite_rules"])
+    population = (f"for the model's {o['population']:,.0f} possible faults" if o["population"]
+                  else "(model's fault population not given)")
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>dnnfi report: {html.escape(os.path.basename(o['source']))}</title><style>{STYLE}</style></head><body>",
+        f"<h1>Fault-injection report</h1><p>{html.escape(o['source'])}: <span data-key='faults'>{o['faults']}</span> "
+        f"faults x {o['n_injections'] or 'varying'} images ({html.escape(models)}; NaN/Inf images: {html.escape(rules)}).</p>",
+        f"<p class='big'>Critical-fault rate: <b data-key='critical_fault_rate'>{pct(o['critical_fault_rate'])}</b> "
+        f"(<span data-key='critical_faults'>{o['critical_faults']}</span> of {o['faults']} faults corrupt the top-1 "
+        f"class of at least one image; 99% Wilson interval {pct(o['ci99'][0])} &ndash; {pct(o['ci99'][1])}).</p>",
+        f"<p>Margin of error of the sample: &plusmn;<span data-key='margin'>{pct(o['margin'], 2)}</span> {population} "
+        f"(99%, p = 0.5). Mean SDC-1 rate {pct(o['mean_sdc1_rate'], 3)}; masked images {pct(o['masked_share'])}; "
+        f"images with NaN/Inf logits {pct(o['non_finite_share'], 2)}.</p>",
+        "<h2>Critical-fault rate per layer</h2>", layer_chart(report),
+        "<h2>Critical-fault rate per bit</h2>", bit_chart(report),
+        group_rows(report["fields"], "field", "data-field"),
+        "<h2>Layer x bit field</h2>", heat_map(report),
+        "<h2>SDC-1 rates of the critical faults</h2>", sdc1_histogram(report),
+        "<h2>Most critical faults</h2>", most_critical_table(report),
+        "<h2>Per layer</h2>", group_rows(report["layers"], "layer", "data-layer"),
+        "<h2>Per bit</h2>", group_rows(report["bits"], "bit", "data-bit"),
+    ]
+    if report.get("reference"):
+        parts += ["<h2>Agreement with the reference</h2>", agreement_table(report["reference"])]
+    parts.append("<p><small>Made by dnnfi report.</small></p></body></html>")
+    return "\n".join(parts)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    with open(sys.argv[1], encoding="utf-8") as f:
+        report = json.load(f)
+    text = page(report)
+    tmp = f"{sys.argv[2]}.{os.getpid()}.part"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+// `dnnfi report`: per-fault counts summed into per-model, per-layer and per-bit findings.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+
+#include "dnnfi/errors.hpp"
+#include "dnnfi/findings.hpp"
+#include "json.hpp"
+
+namespace dnnfi {
+namespace {
+
+constexpr std::array<std::string_view, 3> kFields = {"sign", "exponent", "mantissa"};
+
+std::size_t field_index(int bit) {
+  const auto field = bit_field(bit);
+  return static_cast<std::size_t>(std::find(kFields.begin(), kFields.end(), field) - kFields.begin());
+}
+
+// Sums of one group, turned into GroupStats at the end.
+struct Tally {
+  std::int64_t faults = 0, critical_faults = 0, images = 0, masked = 0, non_finite = 0;
+  double sdc1_sum = 0;
+  void add(const ResultRow& row) {
+    ++faults;
+    critical_faults += row.counts.critical > 0;
+    images += row.counts.injections;
+    masked += row.counts.masked;
+    non_finite += row.counts.non_finite;
+    sdc1_sum += row.counts.injections ? static_cast<double>(row.counts.critical) / row.counts.injections : 0;
+  }
+  GroupStats stats(std::string name, double population = 0) const {
+    GroupStats s;
+    s.name = std::move(name);
+    s.faults = faults;
+    s.critical_faults = critical_faults;
+    s.critical_fault_rate = faults ? static_cast<double>(critical_faults) / faults : 0;
+    s.ci99 = wilson_interval(static_cast<double>(critical_faults), static_cast<double>(faults), kZ99, population);
+    s.mean_sdc1 = faults ? sdc1_sum / faults : 0;
+    s.masked_share = images ? static_cast<double>(masked) / images : 0;
+    s.non_finite_share = images ? static_cast<double>(non_finite) / images : 0;
+    return s;
+  }
+};
+
+double sdc1(const ResultRow& row) {
+  return row.counts.injections ? static_cast<double>(row.counts.critical) / row.counts.injections : 0;
+}
+
+}  // namespace
+
+Report make_report(const std::vector<ResultRow>& rows, const std::string& source, const ReportOptions& options) {
+  if (rows.empty()) throw InputError(source + ": no results rows to report on");
+  Report report;
+  report.source = source;
+
+  // Layers in network order: the model's when given (every row must be one of its layers),
+  // else the order of first appearance.
+  std::vector<std::string> layer_order;
+  std::map<std::string, std::size_t> layer_index;
+  double weights = 0;
+  for (const auto& layer : options.layers) {
+    layer_index.emplace(layer.name, layer_order.size());
+    layer_order.push_back(layer.name);
+    weights += static_cast<double>(layer.numel());
+  }
+  for (const auto& row : rows) {
+    if (layer_index.count(row.fault.layer)) continue;
+    if (!options.layers.empty())
+      throw InputError(source + ": layer '" + row.fault.layer + "' (Injection " +
+                       std::to_string(row.fault.injection) + ") is not a layer of the model given");
+    layer_index.emplace(row.fault.layer, layer_order.size());
+    layer_order.push_back(row.fault.layer);
+  }
+  report.population = weights * 32 * 2;
+  std::vector<Stratum> strata;
+  for (const auto& layer : options.layers)
+    strata.push_back(Stratum{layer.name, static_cast<double>(layer.numel()) / weights,
+                             static_cast<double>(layer.numel()) * 64, 0, 0});
+
+  Tally overall;
+  std::vector<Tally> layers(layer_order.size());
+  std::vector<std::array<Tally, 3>> layer_fields(layer_order.size());
+  std::array<Tally, 32> bits{};
+  std::array<Tally, 3> fields{};
+  std::set<std::string> models, rules;
+  std::set<std::int64_t> images;
+  for (const auto& row : rows) {
+    const int bit = row.fault.bits.lowest();
+    const auto l = layer_index.at(row.fault.layer);
+    overall.add(row);
+    layers[l].add(row);
+    bits[static_cast<std::size_t>(bit)].add(row);
+    fields[field_index(bit)].add(row);
+    layer_fields[l][field_index(bit)].add(row);
+    models.emplace(to_string(row.fault.model));
+    rules.emplace(to_string(row.rule));
+    images.insert(row.counts.injections);
+    if (row.counts.critical > 0) report.critical_sdc1.push_back(sdc1(row));
+    if (!strata.empty()) {
+      ++strata[l].drawn;
+      strata[l].critical += row.counts.critical > 0;
+    }
+  }
+  report.images = images.size() == 1 ? *images.begin() : 0;
+  report.fault_models.assign(models.begin(), models.end());
+  report.rules.assign(rules.begin(), rules.end());
+  report.overall = overall.stats("all", report.population);
+  report.margin = achieved_margin(static_cast<double>(rows.size()), report.population);
+  if (!strata.empty()) report.stratified = stratified_estimate(strata, kZ99);
+  for (std::size_t l = 0; l < layer_order.size(); ++l) {
+    if (layers[l].faults == 0) continue;
+    report.layers.push_back(layers[l].stats(layer_order[l]));
+    std::vector<GroupStats> per_field;
+    for (std::size_t f = 0; f < kFields.size(); ++f) per_field.push_back(layer_fields[l][f].stats(std::string(kFields[f])));
+    report.layer_fields.push_back(std::move(per_field));
+  }
+  for (int bit = 0; bit < 32; ++bit)
+    if (bits[static_cast<std::size_t>(bit)].faults) report.bits.push_back(bits[static_cast<std::size_t>(bit)].stats(std::to_string(bit)));
+  for (std::size_t f = 0; f < kFields.size(); ++f)
+    if (fields[f].faults) report.fields.push_back(fields[f].stats(std::string(kFields[f])));
+
+  report.most_critical = rows;
+  std::stable_sort(report.most_critical.begin(), report.most_critical.end(),
+                   [](const ResultRow& a, const ResultRow& b) { return sdc1(a) > sdc1(b); });
+  report.most_critical.resize(std::min(options.most_critical, report.most_critical.size()));
+  std::sort(report.critical_sdc1.begin(), report.critical_sdc1.end());
+  return report;
+}
+
+namespace {
+
+void group_json(json::Writer& out, const GroupStats& g, const char* key) {
+  out.begin_object();
+  if (std::string_view(key) == "bit") {
+    out.key("bit").number(std::stoll(g.name));
+    out.key("field").string(bit_field(std::stoi(g.name)));
+  } else {
+    out.key(key).string(g.name);
+  }
+  out.key("faults").number(g.faults);
+  out.key("critical_faults").number(g.critical_faults);
+  out.key("critical_fault_rate").number(g.critical_fault_rate);
+  out.key("ci99").begin_array().number(g.ci99.low).number(g.ci99.high).end_array();
+  out.key("mean_sdc1_rate").number(g.mean_sdc1);
+  out.key("masked_share").number(g.masked_share);
+  out.key("non_finite_share").number(g.non_finite_share);
+  out.end_object();
+}
+
+void row_json(json::Writer& out, const ResultRow& r) {
+  out.begin_object();
+  out.key("injection").number(r.fault.injection);
+  out.key("layer").string(r.fault.layer);
+  out.key("index").string(format_index(r.fault.index));
+  out.key("bit").string(format_bits(r.fault.bits));
+  out.key("fault_model").string(to_string(r.fault.model));
+  out.key("n_injections").number(r.counts.injections);
+  out.key("masked").number(r.counts.masked);
+  out.key("non_critical").number(r.counts.non_critical);
+  out.key("critical").number(r.counts.critical);
+  out.key("non_finite").number(r.counts.non_finite);
+  out.key("sdc1_rate").number(r.counts.injections ? static_cast<double>(r.counts.critical) / r.counts.injections : 0);
+  out.end_object();
+}
+
+std::string percent(double rate) { return fmt::format("{:.1f}%", 100 * rate); }
+
+std::string interval(const Interval& ci) { return fmt::format("[{:.1f}%, {:.1f}%]", 100 * ci.low, 100 * ci.high); }
+
+std::string join(const std::vector<std::string>& values) {
+  std::string text;
+  for (const auto& v : values) text += (text.empty() ? "" : ", ") + v;
+  return text;
+}
+
+// One table row of a group: name, faults, critical faults, rate, interval, mean SDC-1, masked.
+std::string group_line(const GroupStats& g) {
+  return fmt::format("{:<20.20} {:>7} {:>8} {:>7} {:>17} {:>10.3f}% {:>7}\n", g.name, g.faults, g.critical_faults,
+                     percent(g.critical_fault_rate), interval(g.ci99), 100 * g.mean_sdc1, percent(g.masked_share));
+}
+
+std::string group_table(const char* title, const std::vector<GroupStats>& groups) {
+  std::string text = fmt::format("\n{:<20} {:>7} {:>8} {:>7} {:>17} {:>11} {:>7}\n", title, "faults", "critical",
+                                 "rate", "99% interval", "mean SDC-1", "masked");
+  for (const auto& g : groups) text += group_line(g);
+  return text;
+}
+
+}  // namespace
+
+std::string report_json(const Report& r, const Comparison* reference) {
+  json::Writer out;
+  out.begin_object();
+  out.key("source").string(r.source);
+  out.key("n_injections").number(r.images);
+  out.key("fault_models").begin_array();
+  for (const auto& m : r.fault_models) out.string(m);
+  out.end_array();
+  out.key("non_finite_rules").begin_array();
+  for (const auto& m : r.rules) out.string(m);
+  out.end_array();
+  out.key("faults").number(r.overall.faults);
+  out.key("critical_faults").number(r.overall.critical_faults);
+  out.key("critical_fault_rate").number(r.overall.critical_fault_rate);
+  out.key("ci99").begin_array().number(r.overall.ci99.low).number(r.overall.ci99.high).end_array();
+  out.key("mean_sdc1_rate").number(r.overall.mean_sdc1);
+  out.key("masked_share").number(r.overall.masked_share);
+  out.key("non_finite_share").number(r.overall.non_finite_share);
+  out.key("population").number(r.population);
+  out.key("margin").number(r.margin);
+  if (r.stratified) {
+    out.key("stratified").begin_object();
+    out.key("critical_fault_rate").number(r.stratified->rate);
+    out.key("ci99").begin_array().number(r.stratified->interval.low).number(r.stratified->interval.high).end_array();
+    out.key("half_width").number(r.stratified->interval.half_width());
+    out.end_object();
+  }
+  out.key("layers").begin_array();
+  for (const auto& g : r.layers) group_json(out, g, "layer");
+  out.end_array();
+  out.key("bits").begin_array();
+  for (const auto& g : r.bits) group_json(out, g, "bit");
+  out.end_array();
+  out.key("fields").begin_array();
+  for (const auto& g : r.fields) group_json(out, g, "field");
+  out.end_array();
+  out.key("layer_fields").begin_array();
+  for (std::size_t l = 0; l < r.layers.size(); ++l) {
+    out.begin_object().key("layer").string(r.layers[l].name).key("fields").begin_array();
+    for (const auto& g : r.layer_fields[l]) group_json(out, g, "field");
+    out.end_array().end_object();
+  }
+  out.end_array();
+  out.key("critical_sdc1_rates").begin_array();
+  for (double v : r.critical_sdc1) out.number(v);
+  out.end_array();
+  out.key("most_critical").begin_array();
+  for (const auto& row : r.most_critical) row_json(out, row);
+  out.end_array();
+  if (reference) {
+    out.key("reference");
+    write_json(out, *reference);
+  }
+  out.end_object();
+  return out.str() + "\n";
+}
+
+std::string report_text(const Report& r) {
+  const auto& o = r.overall;
+  std::string text = fmt::format("{}: {} faults x {} images ({}; non-finite images: {})\n", r.source, o.faults,
+                                 r.images ? std::to_string(r.images) : std::string("varying"), join(r.fault_models),
+                                 join(r.rules));
+  text += fmt::format("critical faults  {} of {} = {} {} (99% Wilson)\n", o.critical_faults, o.faults,
+                      percent(o.critical_fault_rate), interval(o.ci99));
+  if (r.population > 0)
+    text += fmt::format("margin of error  +-{:.2f}% for the model's {:.0f} possible faults (99%, p = 0.5)\n",
+                        100 * r.margin, r.population);
+  else
+    text += fmt::format("margin of error  +-{:.2f}% (99%, p = 0.5; -n/-d give the model's fault population)\n",
+                        100 * r.margin);
+  if (r.stratified)
+    text += fmt::format("stratified       {} {} (99%, layers as strata): achieved margin +-{:.2f}%\n",
+                        percent(r.stratified->rate), interval(r.stratified->interval),
+                        100 * r.stratified->interval.half_width());
+  text += fmt::format("mean SDC-1 rate  {:.3f}%   masked images {}   NaN/Inf images {}\n", 100 * o.mean_sdc1,
+                      percent(o.masked_share), percent(o.non_finite_share));
+  text += group_table("layer", r.layers);
+  text += group_table("bit field", r.fields);
+  text += group_table("bit", r.bits);
+  text += fmt::format("\n{:<20} {:<16} {:>4} {:>9} {:>9} {:>9} {:>9}\n", "most critical", "index", "bit", "masked",
+                      "non-crit.", "critical", "SDC-1");
+  for (const auto& row : r.most_critical)
+    text += fmt::format("{:<20.20} {:<16.16} {:>4} {:>9} {:>9} {:>9} {:>8.2f}%\n", row.fault.layer,
+                        format_index(row.fault.index), format_bits(row.fault.bits), row.counts.masked,
+                        row.counts.non_critical, row.counts.critical,
+                        row.counts.injections ? 100.0 * row.counts.critical / row.counts.injections : 0.0);
+  return text;
+}
+
+}  // namespace dnnfi
