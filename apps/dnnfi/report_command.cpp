@@ -15,8 +15,10 @@ void setup_report(CLI::App& app) {
     std::string results, json, html, reference;
   };
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("report", "findings of a results file: per layer and per bit, with intervals");
-  cmd->add_option("results", opts->results, "results CSV (dnnfi's, or a published list with results)")->required();
+  auto* cmd =
+      app.add_subcommand("report", "findings of a results file: per layer and per bit, with intervals");
+  cmd->add_option("results", opts->results, "results CSV (dnnfi's, or a published list with results)")
+      ->required();
   auto* name = cmd->add_option("-n,--name", opts->model.name,
                                "zoo model the results are of: layers in network order, its fault population");
   cmd->add_option("-d,--dataset", opts->model.dataset, "its dataset")->capture_default_str();
@@ -45,7 +47,8 @@ void setup_compare(CLI::App& app) {
     std::int64_t max_critical_diff = 2;
   };
   auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("compare", "two results files fault by fault; exit 1 past --max-critical-diff");
+  auto* cmd =
+      app.add_subcommand("compare", "two results files fault by fault; exit 1 past --max-critical-diff");
   cmd->add_option("a", opts->a, "results CSV")->required();
   cmd->add_option("b", opts->b, "results CSV to compare with (e.g. the published list)")->required();
   cmd->add_option("--max-critical-diff", opts->max_critical_diff, "largest critical-count difference allowed")

@@ -55,6 +55,9 @@ struct LoopOptions {
   CampaignObserver* observer = nullptr;        // Default: none
   const std::atomic<bool>* stop = nullptr;     // set asynchronously to stop after the current fault
   bool log_resume = true;                      // say how many rows are resumed; Default: yes
+  // Faults the results file may hold besides those to run (a campaign run in parts, as the
+  // rounds of an iterative one); rows of other faults are refused. Default: those to run.
+  const std::vector<Fault>* allowed = nullptr;
 };
 
 // Runs every fault of `faults` that the results file does not hold yet on `engine`, appending
@@ -76,8 +79,9 @@ struct IterativeOptions {
   std::size_t round = 0;     // faults per round; Default: 0 = 1% of the list, at least 50
 };
 // Runs the rounds on `engine`, appending each fault's row to the results file as run_fault_loop
-// does (an interrupted campaign resumes: the rows there count as drawn). `layers` is the
-// model's layer table (the strata and their weights); every fault of `list` is in it.
+// does. An interrupted campaign resumes exactly: the rounds are replayed from the first, faults
+// already in the file taken from it, so it draws what an uninterrupted run would have. `layers`
+// is the model's layer table (the strata and their weights); every fault of `list` is in it.
 CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<Layer>& layers,
                               Engine& engine, const LoopOptions& loop, const IterativeOptions& options);
 

@@ -53,32 +53,32 @@ double achieved_margin(double n, double population, double t = 2.58, double p = 
 
 // What a group of faults (the whole campaign, one layer, one bit) shows.
 struct GroupStats {
-  std::string name;                // layer name, bit number or field
-  std::int64_t faults = 0;         // rows
+  std::string name;                  // layer name, bit number or field
+  std::int64_t faults = 0;           // rows
   std::int64_t critical_faults = 0;  // rows with at least one critical image
-  double critical_fault_rate = 0;  // critical_faults / faults
-  Interval ci99;                   // Wilson interval of that rate, 99%
-  double mean_sdc1 = 0;            // mean over the faults of critical / n_injections
-  double masked_share = 0;         // masked images / images
-  double non_finite_share = 0;     // images with NaN/Inf logits / images
+  double critical_fault_rate = 0;    // critical_faults / faults
+  Interval ci99;                     // Wilson interval of that rate, 99%
+  double mean_sdc1 = 0;              // mean over the faults of critical / n_injections
+  double masked_share = 0;           // masked images / images
+  double non_finite_share = 0;       // images with NaN/Inf logits / images
 };
 
 // Bit fields of IEEE-754 binary32: 31 sign, 23-30 exponent, 0-22 mantissa.
 std::string_view bit_field(int bit);
 
 struct Report {
-  std::string source;              // the results file
-  std::int64_t images = 0;         // n_injections of the rows (0 when they differ)
+  std::string source;                            // the results file
+  std::int64_t images = 0;                       // n_injections of the rows (0 when they differ)
   std::vector<std::string> fault_models, rules;  // those the rows carry
   GroupStats overall;
-  double population = 0;           // the model's fault population N (weights x 32 x 2); 0: unknown
-  double margin = 0;               // achieved_margin(faults, population)
+  double population = 0;  // the model's fault population N (weights x 32 x 2); 0: unknown
+  double margin = 0;      // achieved_margin(faults, population)
   // With the model's layers: the estimate stratified by layer (weights as strata weights), as an
   // iterative campaign (--margin) measures it; its half-width is the margin that campaign met.
   std::optional<StratifiedEstimate> stratified;
-  std::vector<GroupStats> layers;  // network order (the model's, else first appearance)
-  std::vector<GroupStats> bits;    // 0..31, those present
-  std::vector<GroupStats> fields;  // sign, exponent, mantissa
+  std::vector<GroupStats> layers;                     // network order (the model's, else first appearance)
+  std::vector<GroupStats> bits;                       // 0..31, those present
+  std::vector<GroupStats> fields;                     // sign, exponent, mantissa
   std::vector<std::vector<GroupStats>> layer_fields;  // [layer][field]: each layer's faults per field
   std::vector<double> critical_sdc1;                  // SDC-1 rate of every critical fault
   std::vector<ResultRow> most_critical;               // highest SDC-1 rates first
@@ -97,7 +97,8 @@ struct ReportOptions {
 };
 
 // The report of `rows` read from `source`; an empty list is an InputError.
-Report make_report(const std::vector<ResultRow>& rows, const std::string& source, const ReportOptions& options);
+Report make_report(const std::vector<ResultRow>& rows, const std::string& source,
+                   const ReportOptions& options);
 
 // Two campaigns over the same faults, matched by (Layer, TensorIndex, Bit).
 struct FaultDifference {
@@ -116,7 +117,7 @@ struct Comparison {
   std::int64_t masked_exact = 0, non_critical_exact = 0;
   std::int64_t largest_critical_diff = 0;
   double a_critical_fault_rate = 0, b_critical_fault_rate = 0;  // over the common faults
-  std::vector<FaultDifference> largest;                          // largest critical differences first
+  std::vector<FaultDifference> largest;                         // largest critical differences first
   bool within_limit() const { return common > 0 && largest_critical_diff <= max_critical_diff; }
 };
 

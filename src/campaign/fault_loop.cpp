@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "dnnfi/campaign.hpp"
 #include "dnnfi/errors.hpp"
@@ -12,6 +13,7 @@ namespace {
 
 // The rows of an existing results file that belong to this campaign; anything else is refused
 // before the file is touched.
+// `faults`: every fault the file may hold.
 std::vector<ResultRow> resumable_rows(const std::vector<Fault>& faults, ResultsReader& reader,
                                       const LoopOptions& options) {
   const auto where = options.output.string();
@@ -56,8 +58,10 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
   if (std::filesystem::exists(options.output)) existing.emplace(options.output);
   std::map<std::int64_t, bool> done;
   if (existing) {
-    for (const auto& row : resumable_rows(faults, *existing, options)) {
-      if (done.emplace(row.fault.injection, true).second) {
+    std::set<std::int64_t> planned;
+    for (const auto& f : faults) planned.insert(f.injection);
+    for (const auto& row : resumable_rows(options.allowed ? *options.allowed : faults, *existing, options)) {
+      if (planned.count(row.fault.injection) && done.emplace(row.fault.injection, true).second) {
         summary.totals += row.counts;
         ++summary.resumed;
       }

@@ -54,42 +54,35 @@ Layerwise stratify(const std::vector<Fault>& list, const std::vector<Layer>& lay
 }
 
 double layer_margin(const Stratum& s, double z) {
-  return wilson_interval(static_cast<double>(s.critical), static_cast<double>(s.drawn), z, s.population).half_width();
+  return wilson_interval(static_cast<double>(s.critical), static_cast<double>(s.drawn), z, s.population)
+      .half_width();
 }
 
 }  // namespace
 
-CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<Layer>& layers, Engine& engine,
-                              const LoopOptions& loop, const IterativeOptions& options) {
+CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<Layer>& layers,
+                              Engine& engine, const LoopOptions& loop, const IterativeOptions& options) {
   if (!(options.margin > 0 && options.margin < 0.5))
     throw Error(ExitCode::kUsage, "--margin must be between 0 and 0.5 (0.01: one percentage point), got " +
                                       std::to_string(options.margin));
   if (!(options.confidence > 0 && options.confidence < 1))
-    throw Error(ExitCode::kUsage, "--confidence must be between 0 and 1, got " + std::to_string(options.confidence));
+    throw Error(ExitCode::kUsage,
+                "--confidence must be between 0 and 1, got " + std::to_string(options.confidence));
   const double z = normal_quantile(options.confidence);
   auto w = stratify(list, layers, options.seed);
   const std::size_t round =
       options.round > 0 ? options.round : std::max<std::size_t>(50, (list.size() + 99) / 100);
 
-  // Faults already in the results file count as drawn: take them out of the drawing order.
-  std::set<std::int64_t> done;
-  if (std::filesystem::exists(loop.output)) {
-    ResultsReader reader(loop.output);
-    for (ResultRow row; reader.next(row);) done.insert(row.fault.injection);
-  }
   std::vector<Fault> drawn;
-  for (std::size_t s = 0; s < w.order.size(); ++s) {
-    auto& order = w.order[s];
-    std::stable_partition(order.begin(), order.end(), [&](const Fault& f) { return done.count(f.injection) > 0; });
-    while (w.taken[s] < order.size() && done.count(order[w.taken[s]].injection)) drawn.push_back(order[w.taken[s]++]);
-  }
-
+  std::set<std::int64_t> drawn_set;
   IterativeStatus status;
   status.target = options.margin;
   status.confidence = options.confidence;
   status.per_layer = options.per_layer;
   status.list_faults = list.size();
   CampaignSummary summary;
+  std::size_t ran = 0;  // over all rounds
+  double seconds = 0;
   for (;;) {
     // Measure what is drawn so far (the rows in the file).
     for (auto& s : w.strata) s.drawn = s.critical = 0;
@@ -98,6 +91,7 @@ CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<
     if (std::filesystem::exists(loop.output)) {
       ResultsReader reader(loop.output);
       for (ResultRow row; reader.next(row);) {
+        if (!drawn_set.count(row.fault.injection)) continue;  // a later round's, when resuming
         const auto it = stratum_of.find(row.fault.layer);
         if (it == stratum_of.end())
           throw InputError(loop.output.string(), reader.line(),
@@ -116,14 +110,16 @@ CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<
       status.worst_layer_margin = std::max(status.worst_layer_margin, m);
       layer_met[s] = m <= options.margin;
     }
-    const bool global_met = status.estimate.drawn > 0 && status.estimate.interval.half_width() <= options.margin;
+    const bool global_met =
+        status.estimate.drawn > 0 && status.estimate.interval.half_width() <= options.margin;
     status.met = global_met && (!options.per_layer || std::all_of(layer_met.begin(), layer_met.end(),
-                                                                   [](bool met) { return met; }));
+                                                                  [](bool met) { return met; }));
     if (status.rounds > 0 || !drawn.empty())
-      spdlog::info("round {}: {} faults, critical-fault rate {:.2f}% +- {:.2f}% (target {:.2f}%){}", status.rounds,
-                   status.estimate.drawn, 100 * status.estimate.rate, 100 * status.estimate.interval.half_width(),
-                   100 * options.margin,
-                   options.per_layer ? fmt::format(", worst layer +- {:.2f}%", 100 * status.worst_layer_margin) : "");
+      spdlog::info(
+          "round {}: {} faults, critical-fault rate {:.2f}% +- {:.2f}% (target {:.2f}%){}", status.rounds,
+          status.estimate.drawn, 100 * status.estimate.rate, 100 * status.estimate.interval.half_width(),
+          100 * options.margin,
+          options.per_layer ? fmt::format(", worst layer +- {:.2f}%", 100 * status.worst_layer_margin) : "");
     if (status.met) break;
 
     // The next round. Until the model's margin is met: proportional allocation of the grown
@@ -141,23 +137,40 @@ CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<
         if (!layer_met[s] && w.taken[s] < w.order[s].size()) open += w.strata[s].weight;
       for (std::size_t s = 0; s < w.strata.size(); ++s)
         if (!layer_met[s] && w.taken[s] < w.order[s].size())
-          want[s] = w.taken[s] + std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(
-                                                              w.strata[s].weight / open * static_cast<double>(round))));
+          want[s] = w.taken[s] +
+                    std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(w.strata[s].weight / open *
+                                                                                static_cast<double>(round))));
     }
     std::size_t added = 0;
     for (std::size_t s = 0; s < w.strata.size(); ++s)
-      for (; w.taken[s] < std::min(want[s], w.order[s].size()); ++added) drawn.push_back(w.order[s][w.taken[s]++]);
+      for (; w.taken[s] < std::min(want[s], w.order[s].size()); ++added) {
+        drawn.push_back(w.order[s][w.taken[s]++]);
+        drawn_set.insert(drawn.back().injection);
+      }
     if (added == 0) {
-      spdlog::warn("the list has no more faults to draw: the margin {:.2f}% is not met", 100 * options.margin);
+      spdlog::warn("the list has no more faults to draw: the margin {:.2f}% is not met",
+                   100 * options.margin);
       break;
     }
     ++status.rounds;
     LoopOptions round_loop = loop;
     round_loop.log_resume = status.rounds == 1;  // later rounds resume the earlier ones, as planned
+    round_loop.allowed = &list;
     summary = run_fault_loop(drawn, engine, round_loop);
+    ran += summary.ran;
+    seconds += summary.seconds;
     if (!summary.complete()) break;  // stopped (Ctrl-C): resume later
   }
-  if (summary.faults == 0) summary = run_fault_loop(drawn, engine, loop);  // nothing ran: totals of the file
+  if (summary.faults == 0) {  // nothing drawn: the totals of the file
+    LoopOptions check = loop;
+    check.allowed = &list;
+    summary = run_fault_loop(drawn, engine, check);
+  }
+  // The campaign's figures over every round: rows found at the start, rows computed now.
+  const std::size_t rows = summary.resumed + summary.ran;
+  summary.ran = ran;
+  summary.resumed = rows - ran;
+  summary.seconds = seconds;
   status.strata = w.strata;
   summary.iterative = status;
   return summary;

@@ -38,18 +38,19 @@ ReportOutcome report_results(const ReportRequest& request) {
     const auto work = resolve_workload(*request.model);
     options.layers = work.model.info(work.where).layers;
   }
-  ReportOutcome outcome{make_report(read_rows(request.results), request.results.string(), options), std::nullopt};
+  ReportOutcome outcome{make_report(read_rows(request.results), request.results.string(), options),
+                        std::nullopt};
   if (request.reference)
     outcome.comparison = compare_files(request.results, *request.reference, request.max_critical_diff);
   const auto json = report_json(outcome.report, outcome.comparison ? &*outcome.comparison : nullptr);
   if (request.json) write_file(*request.json, json);
   if (request.html) {
     // The charts are drawn by matplotlib (python3-matplotlib) into one self-contained page.
-    const auto data = std::filesystem::temp_directory_path() / ("dnnfi-report-" + std::to_string(::getpid()) + ".json");
+    const auto data =
+        std::filesystem::temp_directory_path() / ("dnnfi-report-" + std::to_string(::getpid()) + ".json");
     write_file(data, json);
-    const int status =
-        run_process({python_interpreter(), (scripts_dir() / "report_html.py").string(), data.string(),
-                     request.html->string()});
+    const int status = run_process({python_interpreter(), (scripts_dir() / "report_html.py").string(),
+                                    data.string(), request.html->string()});
     std::filesystem::remove(data);
     if (status != 0)
       throw ResourceError("could not write " + request.html->string() + " (report_html.py exit status " +
@@ -61,7 +62,8 @@ ReportOutcome report_results(const ReportRequest& request) {
 Comparison compare_files(const std::filesystem::path& a, const std::filesystem::path& b,
                          std::int64_t max_critical_diff) {
   if (max_critical_diff < 0)
-    throw Error(ExitCode::kUsage, "--max-critical-diff must be 0 or more, got " + std::to_string(max_critical_diff));
+    throw Error(ExitCode::kUsage,
+                "--max-critical-diff must be 0 or more, got " + std::to_string(max_critical_diff));
   auto comparison = compare_results(read_rows(a), a.string(), read_rows(b), b.string(), max_critical_diff);
   if (comparison.common == 0)
     throw InputError("no fault of " + a.string() + " is in " + b.string() +

@@ -63,8 +63,9 @@ Comparison compare_results(const std::vector<ResultRow>& a, const std::string& a
     c.a_critical_fault_rate = static_cast<double>(a_critical) / c.common;
     c.b_critical_fault_rate = static_cast<double>(b_critical) / c.common;
   }
-  std::stable_sort(differences.begin(), differences.end(),
-                   [](const FaultDifference& x, const FaultDifference& y) { return x.critical_diff > y.critical_diff; });
+  std::stable_sort(
+      differences.begin(), differences.end(),
+      [](const FaultDifference& x, const FaultDifference& y) { return x.critical_diff > y.critical_diff; });
   differences.resize(std::min(largest, differences.size()));
   c.largest = std::move(differences);
   return c;
@@ -72,13 +73,16 @@ Comparison compare_results(const std::vector<ResultRow>& a, const std::string& a
 
 std::string comparison_text(const Comparison& c) {
   auto share = [&](std::int64_t n) { return c.common ? 100.0 * static_cast<double>(n) / c.common : 0.0; };
-  std::string text = fmt::format("A {}: {} faults\nB {}: {} faults\n", c.a_source, c.a_faults, c.b_source, c.b_faults);
+  std::string text =
+      fmt::format("A {}: {} faults\nB {}: {} faults\n", c.a_source, c.a_faults, c.b_source, c.b_faults);
   text += fmt::format("in both (same Layer, TensorIndex, Bit, fault model and images): {}\n", c.common);
   if (c.other_images) text += fmt::format("  not compared, other image counts: {}\n", c.other_images);
-  if (c.other_fault_model) text += fmt::format("  not compared, other fault models: {}\n", c.other_fault_model);
-  text += fmt::format("critical      exact {} ({:.1f}%), within 1: {} ({:.1f}%), within {}: {} ({:.1f}%)\n",
-                      c.critical_exact, share(c.critical_exact), c.critical_within_1, share(c.critical_within_1),
-                      c.max_critical_diff, c.critical_within_k, share(c.critical_within_k));
+  if (c.other_fault_model)
+    text += fmt::format("  not compared, other fault models: {}\n", c.other_fault_model);
+  text +=
+      fmt::format("critical      exact {} ({:.1f}%), within 1: {} ({:.1f}%), within {}: {} ({:.1f}%)\n",
+                  c.critical_exact, share(c.critical_exact), c.critical_within_1, share(c.critical_within_1),
+                  c.max_critical_diff, c.critical_within_k, share(c.critical_within_k));
   text += fmt::format("masked        exact {} ({:.1f}%)\nnon-critical  exact {} ({:.1f}%)\n", c.masked_exact,
                       share(c.masked_exact), c.non_critical_exact, share(c.non_critical_exact));
   text += fmt::format("critical-fault rate over the common faults: A {:.1f}%, B {:.1f}%\n",

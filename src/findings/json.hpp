@@ -27,14 +27,26 @@ class Writer {
     out_ += '"';
     for (char c : value) {
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\t': out_ += "\\t"; break;
-        case '\r': out_ += "\\r"; break;
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
         default:
-          if (static_cast<unsigned char>(c) < 0x20) out_ += fmt::format("\\u{:04x}", c);
-          else out_ += c;
+          if (static_cast<unsigned char>(c) < 0x20)
+            out_ += fmt::format("\\u{:04x}", c);
+          else
+            out_ += c;
       }
     }
     out_ += '"';

@@ -38,7 +38,8 @@ struct Tally {
     s.faults = faults;
     s.critical_faults = critical_faults;
     s.critical_fault_rate = faults ? static_cast<double>(critical_faults) / faults : 0;
-    s.ci99 = wilson_interval(static_cast<double>(critical_faults), static_cast<double>(faults), kZ99, population);
+    s.ci99 =
+        wilson_interval(static_cast<double>(critical_faults), static_cast<double>(faults), kZ99, population);
     s.mean_sdc1 = faults ? sdc1_sum / faults : 0;
     s.masked_share = images ? static_cast<double>(masked) / images : 0;
     s.non_finite_share = images ? static_cast<double>(non_finite) / images : 0;
@@ -52,7 +53,8 @@ double sdc1(const ResultRow& row) {
 
 }  // namespace
 
-Report make_report(const std::vector<ResultRow>& rows, const std::string& source, const ReportOptions& options) {
+Report make_report(const std::vector<ResultRow>& rows, const std::string& source,
+                   const ReportOptions& options) {
   if (rows.empty()) throw InputError(source + ": no results rows to report on");
   Report report;
   report.source = source;
@@ -115,11 +117,13 @@ Report make_report(const std::vector<ResultRow>& rows, const std::string& source
     if (layers[l].faults == 0) continue;
     report.layers.push_back(layers[l].stats(layer_order[l]));
     std::vector<GroupStats> per_field;
-    for (std::size_t f = 0; f < kFields.size(); ++f) per_field.push_back(layer_fields[l][f].stats(std::string(kFields[f])));
+    for (std::size_t f = 0; f < kFields.size(); ++f)
+      per_field.push_back(layer_fields[l][f].stats(std::string(kFields[f])));
     report.layer_fields.push_back(std::move(per_field));
   }
   for (int bit = 0; bit < 32; ++bit)
-    if (bits[static_cast<std::size_t>(bit)].faults) report.bits.push_back(bits[static_cast<std::size_t>(bit)].stats(std::to_string(bit)));
+    if (bits[static_cast<std::size_t>(bit)].faults)
+      report.bits.push_back(bits[static_cast<std::size_t>(bit)].stats(std::to_string(bit)));
   for (std::size_t f = 0; f < kFields.size(); ++f)
     if (fields[f].faults) report.fields.push_back(fields[f].stats(std::string(kFields[f])));
 
@@ -163,13 +167,16 @@ void row_json(json::Writer& out, const ResultRow& r) {
   out.key("non_critical").number(r.counts.non_critical);
   out.key("critical").number(r.counts.critical);
   out.key("non_finite").number(r.counts.non_finite);
-  out.key("sdc1_rate").number(r.counts.injections ? static_cast<double>(r.counts.critical) / r.counts.injections : 0);
+  out.key("sdc1_rate")
+      .number(r.counts.injections ? static_cast<double>(r.counts.critical) / r.counts.injections : 0);
   out.end_object();
 }
 
 std::string percent(double rate) { return fmt::format("{:.1f}%", 100 * rate); }
 
-std::string interval(const Interval& ci) { return fmt::format("[{:.1f}%, {:.1f}%]", 100 * ci.low, 100 * ci.high); }
+std::string interval(const Interval& ci) {
+  return fmt::format("[{:.1f}%, {:.1f}%]", 100 * ci.low, 100 * ci.high);
+}
 
 std::string join(const std::vector<std::string>& values) {
   std::string text;
@@ -179,13 +186,14 @@ std::string join(const std::vector<std::string>& values) {
 
 // One table row of a group: name, faults, critical faults, rate, interval, mean SDC-1, masked.
 std::string group_line(const GroupStats& g) {
-  return fmt::format("{:<20.20} {:>7} {:>8} {:>7} {:>17} {:>10.3f}% {:>7}\n", g.name, g.faults, g.critical_faults,
-                     percent(g.critical_fault_rate), interval(g.ci99), 100 * g.mean_sdc1, percent(g.masked_share));
+  return fmt::format("{:<20.20} {:>7} {:>8} {:>7} {:>17} {:>10.3f}% {:>7}\n", g.name, g.faults,
+                     g.critical_faults, percent(g.critical_fault_rate), interval(g.ci99), 100 * g.mean_sdc1,
+                     percent(g.masked_share));
 }
 
 std::string group_table(const char* title, const std::vector<GroupStats>& groups) {
-  std::string text = fmt::format("\n{:<20} {:>7} {:>8} {:>7} {:>17} {:>11} {:>7}\n", title, "faults", "critical",
-                                 "rate", "99% interval", "mean SDC-1", "masked");
+  std::string text = fmt::format("\n{:<20} {:>7} {:>8} {:>7} {:>17} {:>11} {:>7}\n", title, "faults",
+                                 "critical", "rate", "99% interval", "mean SDC-1", "masked");
   for (const auto& g : groups) text += group_line(g);
   return text;
 }
@@ -215,7 +223,11 @@ std::string report_json(const Report& r, const Comparison* reference) {
   if (r.stratified) {
     out.key("stratified").begin_object();
     out.key("critical_fault_rate").number(r.stratified->rate);
-    out.key("ci99").begin_array().number(r.stratified->interval.low).number(r.stratified->interval.high).end_array();
+    out.key("ci99")
+        .begin_array()
+        .number(r.stratified->interval.low)
+        .number(r.stratified->interval.high)
+        .end_array();
     out.key("half_width").number(r.stratified->interval.half_width());
     out.end_object();
   }
@@ -251,17 +263,18 @@ std::string report_json(const Report& r, const Comparison* reference) {
 
 std::string report_text(const Report& r) {
   const auto& o = r.overall;
-  std::string text = fmt::format("{}: {} faults x {} images ({}; non-finite images: {})\n", r.source, o.faults,
-                                 r.images ? std::to_string(r.images) : std::string("varying"), join(r.fault_models),
-                                 join(r.rules));
+  std::string text = fmt::format("{}: {} faults x {} images ({}; non-finite images: {})\n", r.source,
+                                 o.faults, r.images ? std::to_string(r.images) : std::string("varying"),
+                                 join(r.fault_models), join(r.rules));
   text += fmt::format("critical faults  {} of {} = {} {} (99% Wilson)\n", o.critical_faults, o.faults,
                       percent(o.critical_fault_rate), interval(o.ci99));
   if (r.population > 0)
     text += fmt::format("margin of error  +-{:.2f}% for the model's {:.0f} possible faults (99%, p = 0.5)\n",
                         100 * r.margin, r.population);
   else
-    text += fmt::format("margin of error  +-{:.2f}% (99%, p = 0.5; -n/-d give the model's fault population)\n",
-                        100 * r.margin);
+    text +=
+        fmt::format("margin of error  +-{:.2f}% (99%, p = 0.5; -n/-d give the model's fault population)\n",
+                    100 * r.margin);
   if (r.stratified)
     text += fmt::format("stratified       {} {} (99%, layers as strata): achieved margin +-{:.2f}%\n",
                         percent(r.stratified->rate), interval(r.stratified->interval),
@@ -271,8 +284,8 @@ std::string report_text(const Report& r) {
   text += group_table("layer", r.layers);
   text += group_table("bit field", r.fields);
   text += group_table("bit", r.bits);
-  text += fmt::format("\n{:<20} {:<16} {:>4} {:>9} {:>9} {:>9} {:>9}\n", "most critical", "index", "bit", "masked",
-                      "non-crit.", "critical", "SDC-1");
+  text += fmt::format("\n{:<20} {:<16} {:>4} {:>9} {:>9} {:>9} {:>9}\n", "most critical", "index", "bit",
+                      "masked", "non-crit.", "critical", "SDC-1");
   for (const auto& row : r.most_critical)
     text += fmt::format("{:<20.20} {:<16.16} {:>4} {:>9} {:>9} {:>9} {:>8.2f}%\n", row.fault.layer,
                         format_index(row.fault.index), format_bits(row.fault.bits), row.counts.masked,

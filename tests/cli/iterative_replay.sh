@@ -9,6 +9,13 @@ rm -rf "$dir" && mkdir -p "$dir"
 "$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --replay "$published" -q \
   -o "$dir/it.csv" > "$dir/out.txt" 2> "$dir/log.txt"
 cat "$dir/out.txt"
+if [ "$expect" = met ]; then
+  # Interrupted after 5,000 rows and resumed, the campaign ends with the same file.
+  head -n 5001 "$dir/it.csv" > "$dir/resumed.csv"
+  "$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --replay "$published" -q \
+    -o "$dir/resumed.csv" > /dev/null 2>&1
+  cmp "$dir/it.csv" "$dir/resumed.csv" || { echo "FAIL: a resumed campaign drew other faults" >&2; exit 1; }
+fi
 "$dnnfi" layers -n resnet20 -d cifar10 > "$dir/layers.txt"
 /usr/bin/python3 - "$dir" "$margin" "$expect" "$published" <<'PY'
 import csv, math, re, sys

@@ -1,6 +1,5 @@
 // Statistics, reports and comparisons of results, on hand-made rows with known answers.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "dnnfi/errors.hpp"
@@ -99,7 +98,8 @@ TEST_CASE("a report refuses layers the model does not have, and an empty file", 
   CHECK_THROWS_AS(make_report({}, "r.csv", ReportOptions{}), InputError);
 }
 
-TEST_CASE("comparisons match faults by layer, index and bit, and measure critical differences", "[findings]") {
+TEST_CASE("comparisons match faults by layer, index and bit, and measure critical differences",
+          "[findings]") {
   std::vector<ResultRow> a = {row(0, "a", 1, 10), row(1, "a", 2, 0), row(2, "b", 3, 7), row(3, "b", 4, 1)};
   // B numbers its faults differently: matching goes by layer, index and bit.
   std::vector<ResultRow> b = {row(0, "a", 1, 11), row(1, "a", 2, 0), row(2, "b", 3, 3), row(3, "c", 4, 1)};
@@ -130,7 +130,8 @@ TEST_CASE("normal quantiles for the usual confidences", "[findings]") {
 
 TEST_CASE("a stratified estimate weights each stratum's rate by its share", "[findings]") {
   // Two layers, 3/4 and 1/4 of the weights: 10 of 100 and 50 of 100 faults critical.
-  const std::vector<Stratum> strata = {{"a", 0.75, 1e9, 100, 10}, {"b", 0.25, 1e9, 100, 50}, {"c", 0.5, 1e9, 0, 0}};
+  const std::vector<Stratum> strata = {
+      {"a", 0.75, 1e9, 100, 10}, {"b", 0.25, 1e9, 100, 50}, {"c", 0.5, 1e9, 0, 0}};
   const auto e = stratified_estimate(strata, kZ99);
   // Stratum c has no draws: it is left out, the weights of a and b renormalized over them.
   const double wa = 0.75 / 1.0, wb = 0.25 / 1.0;
