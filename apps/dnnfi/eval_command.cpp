@@ -18,7 +18,9 @@ void setup_eval(CLI::App& app) {
   add_inference_options(*cmd, opts->inference);
   cmd->callback([opts] {
     const auto r = evaluate(opts->model, opts->inference);
-    fmt::print("{}/{}: {} images in {:.1f} s\n", opts->model.name, opts->model.dataset, r.total, r.seconds);
+    const auto model = opts->model.model_file ? opts->model.model_file->string()
+                                              : opts->model.name + "/" + opts->model.dataset;
+    fmt::print("{}: {} images in {:.1f} s\n", model, r.total, r.seconds);
     fmt::print("top1 accuracy: {:.2f}% ({}/{})\n", r.total ? 100.0 * r.correct / r.total : 0.0, r.correct,
                r.total);
   });

@@ -26,13 +26,37 @@ void setup_faultlist(CLI::App& app) {
                   "write a fault_model column: " + one_of(fault_model_names()) + " (default: none, " +
                       std::string(to_string(kDefaultFaultModel)) + ")")
       ->check(CLI::IsMember(fault_model_names()));
+  cmd->add_option_function<std::string>(
+      "--bits", [opts](const std::string& v) { opts->list.spec.bits = parse_bits_option(v); },
+      "bits faults are drawn from, e.g. 23-30 (the exponent) or 0-22,31; default: all 32");
+  cmd->add_option("--burst", opts->list.spec.burst, "K adjacent bits per fault, upward from the drawn bit")
+      ->capture_default_str();
+  cmd->add_option_function<std::size_t>(
+      "--per-layer", [opts](const std::size_t& n) { opts->list.spec.per_layer = n; },
+      "N faults in every layer instead of the proportional split");
+  cmd->add_flag(
+      "--all-bits", opts->list.spec.all_bits,
+      "every drawable bit of each drawn weight (the count then buys whole weights), for per-bit studies");
+  cmd->add_option_function<std::string>(
+      "--layers", [opts](const std::string& v) { opts->list.layers = v; },
+      "only the layers whose name matches this regular expression, e.g. 'layer3\\..*'");
+  cmd->add_option_function<std::string>(
+      "--from-keras", [opts](const std::string& v) { opts->list.from_keras = v; },
+      "map this Keras fault list of the seed (conv2d_N, dense_N; HWIO indices) onto the model instead of "
+      "sampling");
   cmd->add_option("-o,--output", opts->list.output, "CSV file to write")->required();
   cmd->callback([opts] {
     if (!opts->fault_model.empty()) opts->list.fault_model = parse_fault_model(opts->fault_model);
     const auto faults = write_statistical_list(opts->model, opts->list);
-    fmt::print("{}: {} faults for {}/{} (seed {}, e={}, t={}, p={})\n", opts->list.output.string(),
-               faults.size(), opts->model.name, opts->model.dataset, opts->list.spec.seed,
-               opts->list.spec.error_margin, opts->list.spec.t_value, opts->list.spec.p);
+    const auto model = opts->model.model_file ? opts->model.model_file->string()
+                                              : opts->model.name + "/" + opts->model.dataset;
+    if (opts->list.from_keras)
+      fmt::print("{}: {} faults for {}, mapped from {}\n", opts->list.output.string(), faults.size(), model,
+                 opts->list.from_keras->string());
+    else
+      fmt::print("{}: {} faults for {} (seed {}, e={}, t={}, p={})\n", opts->list.output.string(),
+                 faults.size(), model, opts->list.spec.seed, opts->list.spec.error_margin,
+                 opts->list.spec.t_value, opts->list.spec.p);
   });
 }
 

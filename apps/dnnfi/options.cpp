@@ -6,6 +6,27 @@ void add_model_options(CLI::App& app, ModelOptions& model) {
   app.add_option("-n,--name", model.name, "model name as the seed zoo writes it (ResNet20, resnet32, ...)")
       ->capture_default_str();
   app.add_option("-d,--dataset", model.dataset, "dataset: cifar10, cifar100 or gtsrb")->capture_default_str();
+  app.add_option("--model", model.model_file,
+                 "a TorchScript classifier of one's own (torch.jit.save of a traced or scripted module), "
+                 "instead of -n/-d");
+  app.add_option("--data", model.data,
+                 "test data of one's own: a folder of class folders of PNG/JPEG/PPM images, a .pt file of "
+                 "torch.save({'images': X, 'labels': y}), or a CIFAR .bin");
+  app.add_option_function<std::string>(
+      "--mean",
+      [&model](const std::string& v) { model.normalization.mean = parse_channel_values("--mean", v); },
+      "per-channel mean applied after scaling to 0..1, e.g. 0.4914,0.4822,0.4465 (with --data)");
+  app.add_option_function<std::string>(
+      "--std", [&model](const std::string& v) { model.normalization.std = parse_channel_values("--std", v); },
+      "per-channel standard deviation, e.g. 0.2023,0.1994,0.2010 (with --data)");
+  app.add_option_function<std::string>(
+      "--size", [&model](const std::string& v) { model.size = parse_image_size(v); },
+      "resize --data images to HxW (bilinear, antialiased, as PIL)");
+  app.add_option_function<std::string>(
+         "--params", [&model](const std::string& v) { model.params = *value_named(kParamSelectionNames, v); },
+         "weight (conv/linear weights, the seed's campaigns) or all (biases and normalisation parameters "
+         "too)")
+      ->check(CLI::IsMember(names_of(kParamSelectionNames)));
   app.add_option(
       "--weights-dir", model.weights_dir,
       "directory holding the seed's checkpoint files (default: $DNNFI_WEIGHTS_DIR, else download)");

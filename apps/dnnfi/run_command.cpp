@@ -80,6 +80,9 @@ void setup_run(CLI::App& app) {
                       std::string(to_string(kDefaultFaultModel)) + ")")
       ->check(CLI::IsMember(fault_model_names()));
   cmd->add_option("-o,--output", opts->output, "results CSV; an existing one is resumed")->required();
+  cmd->add_option_function<std::string>(
+      "--layers", [opts](const std::string& v) { opts->campaign.layers = v; },
+      "run only the faults of the layers whose name matches this regular expression");
   cmd->add_option("--shard", opts->shard,
                   "run every N-th fault starting at K (K/N, 0-based; default: all faults)");
   cmd->add_option("--sample", opts->campaign.sample, "run only N faults spread evenly over the list (0: all)")

@@ -15,10 +15,23 @@
 
 namespace dnnfi {
 
+// Which parameters faults may hit.
+enum class ParamSelection {
+  kWeights,  // the weights of conv and linear layers (the seed's campaigns)
+  kAll,      // every float parameter: biases and normalisation parameters too
+};
+inline constexpr Named<ParamSelection> kParamSelectionNames[] = {{ParamSelection::kWeights, "weight"},
+                                                                 {ParamSelection::kAll, "all"}};
+
 // Which model and test set a command works on.
 struct ModelOptions {
   std::string name = "resnet20";                     // -n, a zoo model; Default: resnet20
   std::string dataset = "cifar10";                   // -d, its zoo dataset; Default: cifar10
+  std::optional<std::filesystem::path> model_file;   // --model FILE.pt, one's own; Default: the zoo's -n/-d
+  std::optional<std::filesystem::path> data;         // --data SPEC, one's own test set; Default: the zoo's
+  Normalization normalization;                       // --mean/--std for --data; Default: the zoo's, else none
+  std::vector<std::int64_t> size;                    // --size HxW for --data; Default: as stored
+  ParamSelection params = ParamSelection::kWeights;  // --params; Default: conv/linear weights
   std::optional<std::filesystem::path> weights_dir;  // Default: DNNFI_WEIGHTS_DIR, else download
   std::optional<std::filesystem::path> data_dir;     // Default: DNNFI_DATA_DIR, else download
 };
@@ -40,18 +53,22 @@ struct EvalResult {
 };
 EvalResult evaluate(const ModelOptions& model, const InferenceOptions& inference);
 
+// The injectable layers (and, with --params all, parameters) of the model, in parameter order.
 std::vector<Layer> model_layers(const ModelOptions& model);
 
 struct FaultListOptions {
   SampleSpec spec;
   std::optional<FaultModel> fault_model;  // written as a fault_model column; Default: none (bit-flip)
+  std::optional<std::string> layers;      // --layers REGEX: only these layers; Default: all
+  std::optional<std::filesystem::path> from_keras;  // --from-keras FILE: map it instead of sampling
   std::filesystem::path output;
 };
-// Writes the statistical list atomically; returns its faults.
+// Writes the statistical list (or the mapped Keras list) atomically; returns its faults.
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options);
 
 struct CampaignOptions {
   std::optional<std::filesystem::path> faults;  // -f; Default: the statistical list for seed 38
+  std::optional<std::string> layers;            // --layers REGEX: only faults of these; Default: all
   std::optional<FaultModel> fault_model;        // Default: the list's column, else bit-flip
   std::filesystem::path output;                 // -o
   Shard shard;                                  // --shard K/N; Default: 0/1

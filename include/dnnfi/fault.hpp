@@ -39,6 +39,8 @@ class BitMask {
   constexpr bool operator<(BitMask other) const { return word_ < other.word_; }
   // The lowest bit it holds; -1 for an empty mask.
   int lowest() const;
+  // How many bits it holds.
+  int count() const;
 
  private:
   std::uint32_t word_ = 0;
@@ -75,10 +77,13 @@ std::string format_index(const std::vector<std::int64_t>& index);
 // The one TensorIndex parser: "(3, 0, 2, 1)"; "(5,)" and "5" for rank-1 tensors. Returns
 // nullopt with the reason in `why` when the text is not an index.
 std::optional<std::vector<std::int64_t>> parse_index(std::string_view text, std::string* why);
-// The Bit column: the bit number of a one-bit mask.
+// The Bit column: the bit number of a one-bit mask, several joined by '|' ("3|4") for more.
 std::string format_bits(BitMask bits);
-// "0".."31" into a one-bit mask; nullopt when the text is not a bit number.
+// "0".."31", or several of them joined by '|', into a mask; nullopt when the text is not that
+// (a bit out of range or given twice included).
 std::optional<BitMask> parse_bits(std::string_view text);
+// A set of bits as users write it: "23-30", "0-22,31", "31"; nullopt when malformed.
+std::optional<BitMask> parse_bit_ranges(std::string_view text);
 // "16x3x3x3", as `dnnfi layers` prints shapes.
 std::string format_shape(const std::vector<std::int64_t>& shape);
 

@@ -38,19 +38,38 @@ struct SampleSpec {
   double t_value = 2.58;       // confidence 99%; Default: 2.58
   double p = 0.5;              // worst-case proportion; Default: 0.5
   std::uint64_t seed = 38;     // Default: 38, the list shipped in fault_lists/
+  // For studies of some bits, of every bit, of multi-bit upsets (the defaults give the seed's list):
+  BitMask bits = BitMask(0xFFFFFFFFu);   // --bits: where a fault's (lowest) bit is drawn from; Default: all
+  int burst = 1;                         // --burst K: K adjacent bits upward from the drawn bit; Default: 1
+  std::optional<std::size_t> per_layer;  // --per-layer N: N faults per layer; Default: proportional split
+  bool all_bits = false;                 // --all-bits: every drawable bit of each drawn weight; Default: one
 };
 
 // Statistical sample size n = N / (1 + e^2 (N - 1) / (t^2 p (1 - p))), not rounded.
 double statistical_sample_size(double population, const SampleSpec& spec);
 // Population as the seed counted it: weights x 32 bits x 2.
 double fault_population(const std::vector<Layer>& layers);
+// The same over the bits `spec` can draw: weights x drawable bits x 2.
+double fault_population(const std::vector<Layer>& layers, const SampleSpec& spec);
 
-// The seed's statistical list: n rounded to an integer, then split over layers in proportion to
-// their weight counts (each share rounded half to even), index and bit uniform, (layer, index, bit) unique,
-// numbered from 0 in layer order, every fault of model `model`. The same spec and layers give the same list
-// on every platform.
+// The seed's statistical list: n (for the population of `spec`) rounded to an integer, then split
+// over layers in proportion to their weight counts (each share rounded half to even), or
+// `per_layer` faults each; index and bit uniform, (layer, index, bits) unique; with `all_bits`
+// a layer's count is spread over whole weights, each giving one fault per drawable bit. Numbered
+// from 0 in layer order, every fault of model `model`. The same spec and layers give the same
+// list on every platform.
 std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
                                        FaultModel model = kDefaultFaultModel);
+
+// A list of the seed's Keras campaigns (layers conv2d, conv2d_1, ..., dense, ... in creation order;
+// conv indices (kh, kw, in, out), dense (in, out)) mapped onto the PyTorch layers in parameter
+// order, (out, in, kh, kw) / (out, in) indices, Injection numbers kept. Every row must fit its
+// layer's shape (InputError with file:line otherwise).
+FaultList read_keras_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers);
+
+// The faults of the layers whose name matches the regular expression (ECMAScript, whole name).
+std::vector<Layer> select_layers(const std::vector<Layer>& layers, const std::string& pattern);
+std::vector<Fault> select_faults(const std::vector<Fault>& faults, const std::string& pattern);
 
 // `count` faults spread evenly over `faults` (every k-th), for quick campaigns; 0 keeps all.
 std::vector<Fault> spread_sample(const std::vector<Fault>& faults, std::size_t count);

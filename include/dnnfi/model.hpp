@@ -12,10 +12,23 @@
 
 namespace dnnfi {
 
-// A TorchScript export and the model info beside it.
+// A TorchScript export and the model info beside it; without one (empty `info`) the model info
+// is found in the module itself (discover_model_info).
 struct ModelFiles {
   std::filesystem::path torchscript, info;
 };
+
+// Loads a TorchScript file in eval mode, with a message saying how to save one when it cannot.
+torch::jit::Module load_module(const std::filesystem::path& file, const torch::Device& device);
+// The model info of a TorchScript module of one's own: its conv (1d/2d/3d) and linear weights in
+// parameter order, named as PyTorch names its modules ("features.3"). Nothing else is known:
+// no input shape, classes or structure beyond the children (the staged engine verifies them).
+ModelInfo discover_model_info(const torch::jit::Module& module, const std::string& name);
+// Every float parameter as an injectable layer (--params all), in parameter order: conv/linear
+// weights (`weight_layers`) by their module's name, the others by their own full name
+// ("conv1.bias", "bn1.weight").
+std::vector<Layer> parameter_layers(const torch::jit::Module& module,
+                                    const std::vector<Layer>& weight_layers);
 
 class Model {
  public:
@@ -29,7 +42,8 @@ class Model {
   // Puts a batch on the model's device in the model's memory format.
   torch::Tensor prepare_input(const torch::Tensor& batch) const;
   torch::Tensor forward(const torch::Tensor& batch);
-  // The weight parameter of an injectable layer (shares storage with the module).
+  // The weight parameter of an injectable layer, or a parameter by its full name ("conv1.bias",
+  // with --params all); it shares storage with the module.
   torch::Tensor weight(const std::string& layer) const;
   // Its bias, undefined when the layer has none.
   torch::Tensor bias(const std::string& layer) const;
@@ -40,7 +54,8 @@ class Model {
   ModelInfo info_;
   torch::Device device_;
   bool channels_last_;
-  std::unordered_map<std::string, torch::Tensor> weights_, biases_;
+  std::unordered_map<std::string, torch::Tensor> weights_, biases_;  // by module name
+  std::unordered_map<std::string, torch::Tensor> params_;            // every parameter, by full name
 };
 
 // A 0-dim view of one element of `tensor` by PyTorch index (whatever its memory format).

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dnnfi/fault_list.hpp"
 
@@ -26,6 +27,13 @@ Shard parse_shard(const std::string& text);
 // --memory-limit: a size such as 4G, 512M, 800K or a plain number of MiB; positive.
 void check_memory_limit(std::int64_t bytes);
 std::int64_t parse_memory_size(const std::string& text);
+// --mean / --std: one float per channel, comma separated ("0.4914,0.4822,0.4465").
+std::vector<float> parse_channel_values(const std::string& option, const std::string& text);
+// --size HxW ("50x50"): both at least 1.
+std::vector<std::int64_t> parse_image_size(const std::string& text);
+// --bits: "23-30", "0-22,31".
+BitMask parse_bits_option(const std::string& text);
+
 // The shortest exact spelling parse_memory_size reads back: 4G, 512M, 800K, or bytes as K.
 std::string format_memory_size(std::int64_t bytes);
 

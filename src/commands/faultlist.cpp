@@ -1,4 +1,5 @@
-// `dnnfi faultlist`: the statistical fault list of a model, written atomically.
+// `dnnfi faultlist`: the statistical fault list of a model (or a Keras list mapped onto it),
+// written atomically.
 #include <fstream>
 
 #include "dnnfi/commands.hpp"
@@ -7,8 +8,16 @@
 namespace dnnfi {
 
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options) {
-  const auto faults = generate_fault_list(model_layers(model), options.spec,
-                                          options.fault_model.value_or(kDefaultFaultModel));
+  auto layers = model_layers(model);
+  std::vector<Fault> faults;
+  if (options.from_keras) {
+    faults = read_keras_fault_list(*options.from_keras, layers).faults;
+    if (options.layers) faults = select_faults(faults, *options.layers);
+    for (auto& f : faults) f.model = options.fault_model.value_or(kDefaultFaultModel);
+  } else {
+    if (options.layers) layers = select_layers(layers, *options.layers);
+    faults = generate_fault_list(layers, options.spec, options.fault_model.value_or(kDefaultFaultModel));
+  }
   const auto tmp = std::filesystem::path(options.output).concat(".part");
   {
     std::ofstream out(tmp, std::ios::binary);

@@ -43,7 +43,9 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
   const auto device = setup_inference(inference);
   const auto work = resolve_workload(model_options);
   auto model = Model::load(work.model.prepare(work.where), device);
-  const auto data = open_dataset(work.data(), inference.images);
+  const auto source = work.data();
+  const auto data = open_dataset(source, inference.images);
+  check_model_fits(model, data, source.path.string());
   const auto start = std::chrono::steady_clock::now();
   torch::InferenceMode guard;
   EvalResult result;
@@ -61,8 +63,7 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
 }
 
 std::vector<Layer> model_layers(const ModelOptions& model_options) {
-  const auto work = resolve_workload(model_options);
-  return work.model.info(work.where).layers;
+  return resolve_workload(model_options).layers();
 }
 
 }  // namespace dnnfi

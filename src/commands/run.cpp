@@ -27,14 +27,18 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   // a replay needs the layer table only.
   std::optional<ModelFiles> files;
   if (!options.replay) files = work.model.prepare(work.where);
-  const auto info = files ? read_model_info(files->info) : work.model.info(work.where);
+  const auto layers = work.layers();
   FaultList list;
   if (options.faults) {
-    list = read_fault_list(*options.faults, info.layers, options.fault_model);
+    list = read_fault_list(*options.faults, layers, options.fault_model);
   } else {
     spdlog::info("no -f given: using the statistical fault list for seed {}", SampleSpec{}.seed);
-    list.faults =
-        generate_fault_list(info.layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
+    list.faults = generate_fault_list(layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
+  }
+  if (options.layers) {
+    list.faults = select_faults(list.faults, *options.layers);
+    if (list.faults.empty())
+      throw Error(ExitCode::kUsage, "--layers '" + *options.layers + "' keeps no fault of the list");
   }
   if (options.iterative && (options.sample > 0 || options.shard.count > 1))
     throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
@@ -45,7 +49,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   loop.observer = options.observer;
   loop.stop = options.stop;
   auto finish = [&](Engine& engine) {
-    return options.iterative ? run_iterative(faults, info.layers, engine, loop, *options.iterative)
+    return options.iterative ? run_iterative(faults, layers, engine, loop, *options.iterative)
                              : run_fault_loop(faults, engine, loop);
   };
 
@@ -67,7 +71,9 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
 
   const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(*files, device);
-  const auto data = open_dataset(work.data(), inference.images);
+  const auto source = work.data();
+  const auto data = open_dataset(source, inference.images);
+  check_model_fits(model, data, source.path.string());
   const double load_seconds = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   EngineOptions engine_options;

@@ -1,11 +1,63 @@
 #include "workload.hpp"
 
+#include <torch/torch.h>
+
+#include "dnnfi/errors.hpp"
+
 namespace dnnfi {
 
 Workload resolve_workload(const ModelOptions& options) {
+  const auto where = resolve_locations(options.weights_dir, options.data_dir);
+  if (options.model_file)
+    return Workload{where, ModelSource::files(ModelFiles{*options.model_file, {}}),
+                    options.model_file->string(), nullptr, options};
   const auto& entry = find_model(options.name, options.dataset);
-  return Workload{resolve_locations(options.weights_dir, options.data_dir),
-                  ModelSource::zoo(entry.name, entry.dataset), entry.name + "/" + entry.dataset, &entry};
+  return Workload{where, ModelSource::zoo(entry.name, entry.dataset), entry.name + "/" + entry.dataset,
+                  &entry, options};
+}
+
+DataSource Workload::data() const {
+  if (options.data) {
+    // A zoo model keeps its own normalization unless --mean/--std say otherwise.
+    auto normalization = options.normalization;
+    if (normalization.mean.size() != normalization.std.size())
+      throw Error(ExitCode::kUsage, "--mean and --std need one value per channel each (got " +
+                                        std::to_string(normalization.mean.size()) + " and " +
+                                        std::to_string(normalization.std.size()) + ")");
+    if (normalization.mean.empty() && normalization.std.empty() && entry)
+      normalization = entry->normalization;
+    return data_source(*options.data, normalization, options.size);
+  }
+  if (!entry)
+    throw Error(ExitCode::kUsage, label +
+                                      ": a model of one's own needs --data (a folder of class folders of "
+                                      "images, a .pt tensor file or a CIFAR .bin)");
+  return zoo_test_set(*entry, where);
+}
+
+std::vector<Layer> Workload::layers() const {
+  if (options.params == ParamSelection::kAll) return model.parameter_layers(where);
+  return model.info(where).layers;
+}
+
+void check_model_fits(Model& model, const Dataset& data, const std::string& data_label) {
+  if (data.size() == 0) throw InputError(data_label + ": no images");
+  torch::Tensor logits;
+  try {
+    torch::InferenceMode guard;
+    logits = model.forward(model.prepare_input(data.images.narrow(0, 0, 1)));
+  } catch (const std::exception& e) {
+    // TorchScript prints its whole call stack; the last line says what went wrong.
+    std::string why = e.what();
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    why = why.substr(why.find_last_of('\n') == std::string::npos ? 0 : why.find_last_of('\n') + 1);
+    throw InputError(data_label + ": images of shape " + format_shape(data.images[0].sizes().vec()) +
+                     " do not fit the model (" + why + ")");
+  }
+  if (logits.dim() != 2)
+    throw InputError(data_label + ": the model maps an image to a tensor of shape " +
+                     format_shape(logits.sizes().vec()) + ", not to one row of logits");
+  check_labels(data, logits.size(1), data_label);
 }
 
 }  // namespace dnnfi

@@ -65,7 +65,8 @@ Fault read_fault_columns(const TableReader& row) {
   if (!index) row.fail("TensorIndex '" + row.field(2) + "': " + why);
   fault.index = std::move(*index);
   auto bits = parse_bits(row.field(3));
-  if (!bits) row.fail("Bit '" + row.field(3) + "' must be an integer in 0..31");
+  if (!bits)
+    row.fail("Bit '" + row.field(3) + "' must be an integer in 0..31, or several joined by '|' (3|4)");
   fault.bits = *bits;
   return fault;
 }

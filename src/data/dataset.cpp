@@ -20,6 +20,10 @@ Dataset open_dataset(const DataSource& source, std::optional<std::int64_t> limit
       if (source.size.size() != 2 || source.size[0] != source.size[1])
         throw Error(ExitCode::kFailure, "GTSRB images are resized to a square; got no or another size");
       return read_gtsrb(source.path, source.normalization, source.size[0], first);
+    case DataFormat::kImageFolder:
+      return read_image_folder(source.path, source.normalization, source.size, first);
+    case DataFormat::kTensorFile:
+      return read_tensor_file(source.path, source.normalization, source.size, first);
   }
   throw Error(ExitCode::kFailure, "unknown data format");
 }

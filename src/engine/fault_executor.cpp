@@ -27,16 +27,22 @@ void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts)
   }
 }
 
-// The fault's whole stage reruns on its cached input, with the fault applied to the weight.
+// The fault's whole stage reruns, with the fault applied to the weight, from its cached input
+// (or the nearest cached one before it, for a parameter outside the layer table).
 void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts) {
   const auto& golden = cache_.logits();
   ScopedFault patch(model_, fault);
+  std::size_t from = site.stage;
+  while (from > 0 && !plan_[from].input_cached) --from;
   std::size_t b = 0;
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     const auto golden_batch = golden.narrow(0, offset, length);
     const auto& c = cache_.batches()[b++];
-    auto x = plan_[site.stage].module(c.stage_in[site.stage]);
-    executed_macs_ += plan_.stage_macs(site.stage) * static_cast<double>(length);
+    auto x = c.stage_in[from];
+    for (std::size_t s = from; s <= site.stage; ++s) {
+      x = plan_[s].module(x);
+      executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
+    }
     const auto logits = propagate(x, site.stage + 1, c, length);
     counts[0] += classify(golden_batch, logits.defined() ? logits : golden_batch, rule_);
   });

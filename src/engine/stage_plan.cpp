@@ -148,6 +148,9 @@ void StagePlan::place_layers(const ModelInfo& info) {
   }
   for (std::size_t s = 0; s < stages_.size(); ++s)
     stages_[s].input_cached = restart_point[s] || (s > 0 && restart_point[s - 1]);
+  // The images themselves: any fault (a parameter outside the layer table included) can restart
+  // from the nearest cached input at or before its stage.
+  stages_.front().input_cached = true;
   // A conv stage splices into its output, the next stage's cached input.
   for (std::size_t s = 0; s < stages_.size(); ++s)
     if (stages_[s].splices && (s + 1 >= stages_.size() || !stages_[s + 1].input_cached))
@@ -156,7 +159,16 @@ void StagePlan::place_layers(const ModelInfo& info) {
 
 FaultSite StagePlan::site_of(const std::string& layer) const {
   FaultSite site;
-  site.stage = stage_of_layer_.at(layer);
+  const auto known = stage_of_layer_.find(layer);
+  if (known == stage_of_layer_.end()) {
+    // A parameter outside the layer table (a bias, a norm's weight): its stage reruns whole.
+    const auto it =
+        std::find_if(stages_.begin(), stages_.end(), [&](const Stage& s) { return holds(s.prefix, layer); });
+    if (it == stages_.end()) throw Error(ExitCode::kFailure, "parameter " + layer + " is in no stage");
+    site.stage = static_cast<std::size_t>(it - stages_.begin());
+    return site;
+  }
+  site.stage = known->second;
   const auto& stage = stages_[site.stage];
   if (stage.residual) {
     const auto& names = stage.residual->main_names;

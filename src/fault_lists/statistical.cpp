@@ -1,8 +1,11 @@
 // Statistical fault lists (Leveugle et al., DATE 2009) as the seed generated them, and the
 // ways a campaign takes part of a list (spread samples, shards).
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <random>
+#include <regex>
 #include <unordered_set>
 
 #include "dnnfi/errors.hpp"
@@ -11,56 +14,131 @@
 #include "random.hpp"
 
 namespace dnnfi {
-
-double fault_population(const std::vector<Layer>& layers) {
-  double weights = 0;
-  for (const auto& layer : layers) weights += static_cast<double>(layer.numel());
-  return weights * 32 * 2;
+namespace {
+std::regex compile(const std::string& pattern) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw Error(ExitCode::kUsage, "--layers '" + pattern + "' is not a regular expression: " + e.what());
+  }
 }
+}  // namespace
+
+double fault_population(const std::vector<Layer>& layers) { return fault_population(layers, SampleSpec{}); }
 
 double statistical_sample_size(double population, const SampleSpec& spec) {
   const double e = spec.error_margin, t = spec.t_value, p = spec.p;
   return population / (1 + e * e * (population - 1) / (t * t * p * (1 - p)));
 }
 
+namespace {
+
+// The bits a fault may start at: those of spec.bits whose burst stays inside the word.
+std::vector<int> drawable_bits(const SampleSpec& spec) {
+  if (spec.burst < 1 || spec.burst > 32)
+    throw Error(ExitCode::kUsage, "--burst must be 1..32, got " + std::to_string(spec.burst));
+  std::vector<int> starts;
+  for (int bit = 0; bit + spec.burst <= 32; ++bit)
+    if (spec.bits.word() >> bit & 1u) starts.push_back(bit);
+  if (starts.empty())
+    throw Error(ExitCode::kUsage, "no bit of --bits " + format_bits(spec.bits) +
+                                      " leaves room for a burst of " + std::to_string(spec.burst));
+  return starts;
+}
+
+BitMask burst_mask(int start, int burst) {
+  const std::uint64_t ones = (std::uint64_t{1} << burst) - 1;
+  return BitMask(static_cast<std::uint32_t>(ones << start));
+}
+
+}  // namespace
+
+double fault_population(const std::vector<Layer>& layers, const SampleSpec& spec) {
+  double weights = 0;
+  for (const auto& layer : layers) weights += static_cast<double>(layer.numel());
+  return weights * static_cast<double>(drawable_bits(spec).size()) * 2;
+}
+
 std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
                                        FaultModel model) {
   if (!(spec.error_margin > 0) || !(spec.t_value > 0) || !(spec.p > 0 && spec.p < 1))
     throw InputError("statistical sample needs e > 0, t > 0 and 0 < p < 1");
+  if (layers.empty()) throw Error(ExitCode::kUsage, "no layer to draw faults from");
+  const auto starts = drawable_bits(spec);
+  const auto bits_per_weight = static_cast<std::uint64_t>(starts.size());
   double total_weights = 0;
   for (const auto& layer : layers) total_weights += static_cast<double>(layer.numel());
   // The seed rounded the sample size to an integer first, then split it over the layers, each
   // layer's share rounded: this reproduces every per-layer count of the 15 published lists.
-  const double n = std::nearbyint(statistical_sample_size(fault_population(layers), spec));
+  const double n = std::nearbyint(statistical_sample_size(fault_population(layers, spec), spec));
 
   std::mt19937_64 rng(spec.seed);
   std::vector<Fault> faults;
+  auto add = [&](const Layer& layer, std::uint64_t offset, int start) {
+    Fault fault;
+    fault.injection = static_cast<std::int64_t>(faults.size());
+    fault.layer = layer.name;
+    fault.bits = burst_mask(start, spec.burst);
+    fault.model = model;
+    fault.index.assign(layer.shape.size(), 0);
+    std::uint64_t rest = offset;
+    for (std::size_t d = layer.shape.size(); d-- > 0;) {
+      fault.index[d] = static_cast<std::int64_t>(rest % static_cast<std::uint64_t>(layer.shape[d]));
+      rest /= static_cast<std::uint64_t>(layer.shape[d]);
+    }
+    faults.push_back(std::move(fault));
+  };
   for (const auto& layer : layers) {
-    const std::uint64_t sites = static_cast<std::uint64_t>(layer.numel()) * 32;
-    auto wanted =
-        static_cast<std::uint64_t>(std::nearbyint(n * static_cast<double>(layer.numel()) / total_weights));
-    wanted = std::min(wanted, sites);
+    const auto weights = static_cast<std::uint64_t>(layer.numel());
+    const std::uint64_t count =
+        spec.per_layer
+            ? *spec.per_layer
+            : static_cast<std::uint64_t>(std::nearbyint(n * static_cast<double>(weights) / total_weights));
+    if (spec.all_bits) {
+      // Whole weights, as many as the count asks for in faults (rounded up), every bit of each.
+      const std::uint64_t wanted = std::min(weights, (count + bits_per_weight - 1) / bits_per_weight);
+      std::unordered_set<std::uint64_t> taken;
+      while (taken.size() < wanted) {
+        const std::uint64_t offset = uniform_below(rng, weights);
+        if (!taken.insert(offset).second) continue;
+        for (int start : starts) add(layer, offset, start);
+      }
+      continue;
+    }
+    const std::uint64_t wanted = std::min(count, weights * bits_per_weight);
     std::unordered_set<std::uint64_t> taken;
     taken.reserve(wanted * 2);
     while (taken.size() < wanted) {
-      const std::uint64_t offset = uniform_below(rng, static_cast<std::uint64_t>(layer.numel()));
-      const std::uint64_t bit = uniform_below(rng, 32);
-      if (!taken.insert(offset * 32 + bit).second) continue;
-      Fault fault;
-      fault.injection = static_cast<std::int64_t>(faults.size());
-      fault.layer = layer.name;
-      fault.bits = BitMask::bit(static_cast<int>(bit));
-      fault.model = model;
-      fault.index.assign(layer.shape.size(), 0);
-      std::uint64_t rest = offset;
-      for (std::size_t d = layer.shape.size(); d-- > 0;) {
-        fault.index[d] = static_cast<std::int64_t>(rest % static_cast<std::uint64_t>(layer.shape[d]));
-        rest /= static_cast<std::uint64_t>(layer.shape[d]);
-      }
-      faults.push_back(std::move(fault));
+      const std::uint64_t offset = uniform_below(rng, weights);
+      const int start = starts[uniform_below(rng, bits_per_weight)];
+      if (!taken.insert(offset * 32 + static_cast<std::uint64_t>(start)).second) continue;
+      add(layer, offset, start);
     }
   }
   return faults;
+}
+
+namespace {
+// The items whose layer name (`name_of(item)`) matches `pattern` as a whole.
+template <typename T, typename Name>
+std::vector<T> matching(const std::vector<T>& items, const std::string& pattern, Name name_of) {
+  const auto re = compile(pattern);
+  std::vector<T> kept;
+  std::copy_if(items.begin(), items.end(), std::back_inserter(kept),
+               [&](const T& item) { return std::regex_match(name_of(item), re); });
+  return kept;
+}
+}  // namespace
+
+std::vector<Layer> select_layers(const std::vector<Layer>& layers, const std::string& pattern) {
+  auto kept = matching(layers, pattern, [](const Layer& l) { return l.name; });
+  if (kept.empty())
+    throw Error(ExitCode::kUsage, "--layers '" + pattern + "' matches no layer (see `dnnfi layers`)");
+  return kept;
+}
+
+std::vector<Fault> select_faults(const std::vector<Fault>& faults, const std::string& pattern) {
+  return matching(faults, pattern, [](const Fault& f) { return f.layer; });
 }
 
 std::vector<Fault> spread_sample(const std::vector<Fault>& faults, std::size_t count) {

@@ -15,6 +15,12 @@ std::optional<FaultModel> parse_fault_model(std::string_view text) {
 std::string_view to_string(FaultModel model) { return name_of(kFaultModelNames, model); }
 std::vector<std::string> fault_model_names() { return names_of(kFaultModelNames); }
 
+int BitMask::count() const {
+  int n = 0;
+  for (int bit = 0; bit < 32; ++bit) n += static_cast<int>(word_ >> bit & 1u);
+  return n;
+}
+
 int BitMask::lowest() const {
   for (int bit = 0; bit < 32; ++bit)
     if (word_ >> bit & 1u) return bit;
@@ -107,9 +113,27 @@ std::string format_bits(BitMask bits) {
 }
 
 std::optional<BitMask> parse_bits(std::string_view text) {
-  const auto bit = text::parse_int(text::trim(text));
-  if (!bit || *bit < 0 || *bit > 31) return std::nullopt;
-  return BitMask::bit(static_cast<int>(*bit));
+  std::uint32_t word = 0;
+  for (const auto& part : text::split(std::string(text), '|')) {
+    const auto bit = text::parse_int(text::trim(part));
+    if (!bit || *bit < 0 || *bit > 31 || (word >> *bit & 1u)) return std::nullopt;
+    word |= std::uint32_t{1} << *bit;
+  }
+  if (word == 0) return std::nullopt;
+  return BitMask(word);
+}
+
+std::optional<BitMask> parse_bit_ranges(std::string_view text) {
+  std::uint32_t word = 0;
+  for (const auto& part : text::split(std::string(text), ',')) {
+    const auto dash = part.find('-');
+    const auto first = text::parse_int(text::trim(part.substr(0, dash)));
+    const auto last = dash == std::string::npos ? first : text::parse_int(text::trim(part.substr(dash + 1)));
+    if (!first || !last || *first < 0 || *last > 31 || *first > *last) return std::nullopt;
+    for (auto bit = *first; bit <= *last; ++bit) word |= std::uint32_t{1} << bit;
+  }
+  if (word == 0) return std::nullopt;
+  return BitMask(word);
 }
 
 }  // namespace dnnfi

@@ -57,6 +57,34 @@ std::int64_t parse_memory_size(const std::string& text) {
   return static_cast<std::int64_t>(*value * scale);
 }
 
+std::vector<float> parse_channel_values(const std::string& option, const std::string& text) {
+  std::vector<float> values;
+  for (const auto& part : text::split(text, ',')) {
+    const auto v = text::parse_double(text::trim(part));
+    if (!v) usage(option + " '" + text + "': expected numbers separated by commas, one per channel");
+    values.push_back(static_cast<float>(*v));
+  }
+  if (values.empty()) usage(option + " is empty");
+  if (option == "--std")
+    for (float v : values)
+      if (!(v > 0)) usage("--std '" + text + "': every value must be positive");
+  return values;
+}
+
+std::vector<std::int64_t> parse_image_size(const std::string& text) {
+  const auto x = text.find('x');
+  const auto h = text::parse_int(text.substr(0, x));
+  const auto w = x == std::string::npos ? std::nullopt : text::parse_int(text.substr(x + 1));
+  if (!h || !w || *h < 1 || *w < 1) usage("--size '" + text + "': expected HxW, e.g. 50x50");
+  return {*h, *w};
+}
+
+BitMask parse_bits_option(const std::string& text) {
+  const auto bits = parse_bit_ranges(text);
+  if (!bits) usage("--bits '" + text + "': expected bits 0..31 and ranges, e.g. 23-30 or 0-22,31");
+  return *bits;
+}
+
 std::string format_memory_size(std::int64_t bytes) {
   for (const auto& [unit, scale] :
        {std::pair{"G", std::int64_t{1} << 30}, std::pair{"M", std::int64_t{1} << 20}})

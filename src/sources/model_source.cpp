@@ -19,15 +19,27 @@ ModelSource ModelSource::files(ModelFiles files) {
 }
 
 ModelInfo ModelSource::info(const Locations& where) const {
-  if (files_) return read_model_info(files_->info);
-  return zoo_model_info(find_model(name_, dataset_), where);
+  if (!files_) return zoo_model_info(find_model(name_, dataset_), where);
+  if (!files_->info.empty()) return read_model_info(files_->info);
+  return discover_model_info(load_module(files_->torchscript, torch::kCPU),
+                             files_->torchscript.stem().string());
 }
 
 ModelFiles ModelSource::prepare(const Locations& where) const {
   if (!files_) return zoo_model_files(find_model(name_, dataset_), where);
   for (const auto& file : {files_->torchscript, files_->info})
-    if (!std::filesystem::exists(file)) throw ResourceError(file.string() + " does not exist");
+    if (!file.empty() && !std::filesystem::exists(file))
+      throw ResourceError(file.string() + " does not exist");
   return *files_;
+}
+
+std::vector<Layer> ModelSource::parameter_layers(const Locations& where) const {
+  const auto files = prepare(where);
+  const auto module = load_module(files.torchscript, torch::kCPU);
+  const auto weights = files.info.empty()
+                           ? discover_model_info(module, files.torchscript.stem().string()).layers
+                           : read_model_info(files.info).layers;
+  return dnnfi::parameter_layers(module, weights);
 }
 
 std::string ModelSource::label() const {

@@ -1,4 +1,9 @@
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -142,4 +147,106 @@ TEST_CASE("spread samples keep faults from every part of the list", "[faultlist]
   REQUIRE(sample.size() == 100);
   CHECK(sample.front().injection == 0);
   CHECK(sample.back().injection > static_cast<std::int64_t>(faults.size() * 98 / 100));
+}
+
+TEST_CASE("a Bit cell may hold several bits, kept as written", "[faultlist]") {
+  auto list = parse("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",29|30\n");
+  REQUIRE(list.faults.size() == 1);
+  CHECK(list.faults[0].bits == BitMask((1u << 29) | (1u << 30)));
+  std::stringstream out;
+  write_fault_list(out, list.faults, false);
+  CHECK(out.str() == "Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",29|30\n");
+  CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",3|3\n"),
+             StartsWith("faults.csv:2: Bit '3|3'"));
+  CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(3, 0, 2, 1)\",3|32\n"),
+             StartsWith("faults.csv:2: Bit '3|32'"));
+  // Every bit of the mask gets the fault model.
+  CHECK(float_bits(apply_fault(1.0f, list.faults[0].bits, FaultModel::kBitFlip)) ==
+        (0x3F800000u ^ 0x60000000u));
+  CHECK(float_bits(apply_fault(1.0f, list.faults[0].bits, FaultModel::kStuckAt1)) ==
+        (0x3F800000u | 0x60000000u));
+  CHECK(float_bits(apply_fault(1.0f, list.faults[0].bits, FaultModel::kStuckAt0)) ==
+        (0x3F800000u & ~0x60000000u));
+}
+
+TEST_CASE("bit ranges read as users write them", "[faultlist]") {
+  CHECK(parse_bit_ranges("23-30") == BitMask(0x7F800000u));
+  CHECK(parse_bit_ranges("0-22,31") == BitMask(0x807FFFFFu));
+  CHECK(parse_bit_ranges("5") == BitMask::bit(5));
+  CHECK_FALSE(parse_bit_ranges("30-23"));
+  CHECK_FALSE(parse_bit_ranges("0-32"));
+  CHECK_FALSE(parse_bit_ranges(""));
+}
+
+TEST_CASE("lists for studies: chosen bits, bursts, a count per layer, every bit of a weight", "[faultlist]") {
+  const auto layers = test::resnet20_layers();
+  SampleSpec exponent;
+  exponent.bits = BitMask(0x7F800000u);  // 23-30
+  const auto faults = generate_fault_list(layers, exponent);
+  // The population shrinks to 8 bits per weight: n for N = weights x 8 x 2.
+  CHECK(static_cast<double>(faults.size()) ==
+        Approx(std::nearbyint(statistical_sample_size(268336.0 * 16, exponent))).margin(layers.size()));
+  for (const auto& f : faults) CHECK((f.bits.lowest() >= 23 && f.bits.lowest() <= 30 && f.bits.count() == 1));
+
+  SampleSpec burst;
+  burst.burst = 2;
+  burst.per_layer = 7;
+  const auto bursts = generate_fault_list(layers, burst, FaultModel::kStuckAt1);
+  CHECK(bursts.size() == 7 * layers.size());
+  for (const auto& f : bursts) {
+    CHECK(f.bits.count() == 2);
+    CHECK(f.bits == BitMask(3u << f.bits.lowest()));
+    CHECK(f.model == FaultModel::kStuckAt1);
+  }
+
+  SampleSpec all;
+  all.bits = BitMask(0xC0000000u);  // 30, 31
+  all.all_bits = true;
+  all.per_layer = 6;
+  const auto every = generate_fault_list(layers, all);
+  REQUIRE(every.size() == 6 * layers.size());  // 3 weights x 2 bits per layer
+  for (std::size_t i = 0; i < every.size(); i += 2) {
+    CHECK(every[i].index == every[i + 1].index);
+    CHECK(every[i].bits == BitMask::bit(30));
+    CHECK(every[i + 1].bits == BitMask::bit(31));
+  }
+  SampleSpec no_room;
+  no_room.bits = BitMask::bit(31);
+  no_room.burst = 2;
+  CHECK_THROWS_AS(generate_fault_list(layers, no_room), Error);
+}
+
+TEST_CASE("layers are selected by regular expression", "[faultlist]") {
+  const auto layers = test::resnet20_layers();
+  const auto third = select_layers(layers, "layer3\\..*");
+  CHECK(third.size() == 6);
+  CHECK_THROWS_WITH(select_layers(layers, "layer9.*"), Contains("matches no layer"));
+  CHECK_THROWS_WITH(select_layers(layers, "layer(["), Contains("is not a regular expression"));
+  const auto faults = select_faults(generate_fault_list(layers, SampleSpec{}), "linear");
+  CHECK(faults.size() == 40);
+}
+
+TEST_CASE("Keras lists map onto the PyTorch layers, HWIO to OIHW", "[faultlist]") {
+  const auto layers = test::resnet20_layers();
+  const auto dir = std::filesystem::temp_directory_path() / ("dnnfi-keras-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto keras = [&](const std::string& rows) {
+    std::ofstream(dir / "k.csv") << "Injection,Layer,TensorIndex,Bit\n" << rows;
+    return read_keras_fault_list(dir / "k.csv", layers);
+  };
+  const auto list =
+      keras("4,conv2d,\"(2, 1, 0, 3)\",15\n9,conv2d_7,\"(0, 2, 15, 31)\",3\n5,dense,\"(63, 9)\",31\n");
+  REQUIRE(list.faults.size() == 3);
+  CHECK(list.faults[0].layer == "conv1");
+  CHECK(list.faults[0].index == std::vector<std::int64_t>{3, 0, 2, 1});
+  CHECK(list.faults[0].injection == 4);
+  CHECK(list.faults[1].layer == "layer2.0.conv1");  // the 8th conv in parameter order
+  CHECK(list.faults[1].index == std::vector<std::int64_t>{31, 15, 0, 2});
+  CHECK(list.faults[2].layer == "linear");
+  CHECK(list.faults[2].index == std::vector<std::int64_t>{9, 63});
+  CHECK_THROWS_WITH(keras("0,conv2d_19,\"(0, 0, 0, 0)\",1\n"), Contains("k.csv:2: Keras layer 'conv2d_19'"));
+  CHECK_THROWS_WITH(keras("0,conv2d,\"(0, 0, 3, 0)\",1\n"), Contains("k.csv:2:") && Contains("out of range"));
+  CHECK_THROWS_WITH(keras("0,dense,\"(0, 0, 0, 0)\",1\n"), Contains("k.csv:2:") && Contains("does not fit"));
+  CHECK_THROWS_WITH(keras("0,batch_normalization,\"(0)\",1\n"), Contains("has no PyTorch counterpart"));
+  std::filesystem::remove_all(dir);
 }
