@@ -11,5 +11,7 @@ scripts/setup.sh -DDNNFI_BUILD_TESTS=ON -DDNNFI_SHARED_DIR="$shared" "${extra[@]
 # The report's HTML page is checked in a real browser, headless.
 . scripts/packages.sh
 ensure_packages chromium
+# The Slurm test starts its own single-node cluster, which needs root; others skip it.
+if [ "$(id -u)" -eq 0 ]; then bash tests/slurm/install.sh; fi
 cd build
 ctest --output-on-failure -j 2 "$@"

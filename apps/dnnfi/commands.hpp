@@ -11,5 +11,7 @@ void setup_faultlist(CLI::App& app);
 void setup_run(CLI::App& app);
 void setup_report(CLI::App& app);
 void setup_compare(CLI::App& app);
+void setup_merge(CLI::App& app);
+void setup_slurm(CLI::App& app);
 
 }  // namespace dnnfi::cli

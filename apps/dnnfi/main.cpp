@@ -9,6 +9,7 @@
 #include "allocator.hpp"
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "scale_out.hpp"
 
 int main(int argc, char** argv) {
   dnnfi::cli::keep_freed_memory();
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
   dnnfi::cli::setup_run(app);
   dnnfi::cli::setup_report(app);
   dnnfi::cli::setup_compare(app);
+  dnnfi::cli::setup_merge(app);
+  dnnfi::cli::setup_slurm(app);
+  dnnfi::cli::remember_arguments(argc, argv);
 
   try {
     app.parse(argc, argv);

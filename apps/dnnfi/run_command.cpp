@@ -1,14 +1,20 @@
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <memory>
+#include <thread>
 
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
 #include "options.hpp"
 #include "progress.hpp"
+#include "scale_out.hpp"
 
 namespace dnnfi::cli {
 namespace {
@@ -53,26 +59,27 @@ void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
   }
 }
 
-}  // namespace
+// The options of a campaign, shared by `run` and `slurm` (which runs them as array tasks).
+struct RunOptions {
+  ModelOptions model;
+  InferenceOptions inference;
+  CampaignOptions campaign;
+  std::string fault_model, shard;
+  std::string non_finite{to_string(kDefaultNonFiniteRule)};
+  std::string replay;
+  IterativeOptions iterative;
+  std::string engine{to_string(CampaignOptions{}.engine)};
+  std::string memory = format_memory_size(CampaignOptions{}.memory_limit);
+  std::string faults_file, output;
+  bool quiet = false;
+  CLI::Option* margin = nullptr;
+  CLI::Option* threads = nullptr;
+};
 
-void setup_run(CLI::App& app) {
-  struct Options {
-    ModelOptions model;
-    InferenceOptions inference;
-    CampaignOptions campaign;
-    std::string fault_model, shard;
-    std::string non_finite{to_string(kDefaultNonFiniteRule)};
-    std::string replay;
-    IterativeOptions iterative;
-    std::string engine{to_string(CampaignOptions{}.engine)};
-    std::string memory = format_memory_size(CampaignOptions{}.memory_limit);
-    std::string faults_file, output;
-    bool quiet = false;
-  };
-  auto opts = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("run", "fault-injection campaign: golden vs faulty inference per fault");
+void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
   add_model_options(*cmd, opts->model);
   add_inference_options(*cmd, opts->inference);
+  opts->threads = cmd->get_option("--threads");
   cmd->add_option("-f,--faults", opts->faults_file,
                   "fault list CSV (seed format); default: the statistical list for seed 38");
   cmd->add_option("--fault-model", opts->fault_model,
@@ -100,40 +107,112 @@ void setup_run(CLI::App& app) {
                   "as the seed's campaigns) or critical (always)")
       ->capture_default_str()
       ->check(CLI::IsMember(non_finite_rule_names()));
-  auto* margin =
+  opts->margin =
       cmd->add_option("--margin", opts->iterative.margin,
                       "iterative SFI: draw faults until the critical-fault rate's interval half-width "
                       "is at most E (0.01: one percentage point)");
   cmd->add_option("--confidence", opts->iterative.confidence, "of the --margin intervals")
       ->capture_default_str()
-      ->needs(margin);
+      ->needs(opts->margin);
   cmd->add_flag("--per-layer", opts->iterative.per_layer, "with --margin: every layer's own rate too")
-      ->needs(margin);
+      ->needs(opts->margin);
   cmd->add_option("--seed", opts->iterative.seed, "with --margin: the order faults are drawn in")
       ->capture_default_str()
-      ->needs(margin);
+      ->needs(opts->margin);
   cmd->add_option("--round", opts->iterative.round,
                   "with --margin: faults per round (default: 1% of the list, >= 50)")
-      ->needs(margin);
+      ->needs(opts->margin);
   cmd->add_option("--replay", opts->replay,
                   "take each fault's counts from this results file instead of running inference");
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
-  cmd->callback([opts, margin] {
-    auto& c = opts->campaign;
-    if (!opts->faults_file.empty()) c.faults = opts->faults_file;
-    if (!opts->fault_model.empty()) c.fault_model = parse_fault_model(opts->fault_model);
-    c.output = opts->output;
-    c.engine = *parse_engine_kind(opts->engine);
-    c.non_finite = *parse_non_finite_rule(opts->non_finite);
-    if (margin->count() > 0) c.iterative = opts->iterative;
-    if (!opts->replay.empty()) c.replay = opts->replay;
-    c.memory_limit = parse_memory_size(opts->memory);
-    if (!opts->shard.empty()) c.shard = parse_shard(opts->shard);
-    ProgressBar progress;
-    if (!opts->quiet && ::isatty(STDERR_FILENO)) c.observer = &progress;
+}
+
+// The parsed options as the library takes them.
+CampaignOptions campaign_options(RunOptions& opts) {
+  auto c = opts.campaign;
+  if (!opts.faults_file.empty()) c.faults = opts.faults_file;
+  if (!opts.fault_model.empty()) c.fault_model = parse_fault_model(opts.fault_model);
+  c.output = opts.output;
+  c.engine = *parse_engine_kind(opts.engine);
+  c.non_finite = *parse_non_finite_rule(opts.non_finite);
+  if (opts.margin->count() > 0) c.iterative = opts.iterative;
+  if (!opts.replay.empty()) c.replay = opts.replay;
+  c.memory_limit = parse_memory_size(opts.memory);
+  if (!opts.shard.empty()) c.shard = parse_shard(opts.shard);
+  return c;
+}
+
+// Options a part of a campaign is given by whoever splits it, not by the user.
+const std::vector<std::string> kPartOptions{"-o",          "--output",  "--threads",
+                                            "--shard",     "--workers", "--tasks",
+                                            "--partition", "--time",    "--cpus-per-task"};
+const std::vector<std::string> kPartFlags{"-q", "--quiet", "--submit", "--print"};
+
+void check_splittable(const CampaignOptions& c, const char* how) {
+  if (c.iterative || c.replay)
+    throw Error(ExitCode::kUsage,
+                std::string(how) + " splits a campaign into shards: not with --margin or --replay");
+  if (c.shard.count > 1)
+    throw Error(ExitCode::kUsage, std::string(how) + " chooses the shards itself: drop --shard");
+}
+
+// A worker started by `run --workers` stops (as on Ctrl-C, keeping its rows) when its parent
+// dies, so a killed campaign leaves no orphan computing.
+void follow_parent() {
+  const char* parent = std::getenv("DNNFI_WORKER_PARENT");
+  if (parent == nullptr) return;
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(::getppid()) != parent) std::raise(SIGTERM);  // it died before the call above
+}
+
+// DNNFI_TEST_SIGNAL_AFTER_ROWS=K[:SIGNAL] (KILL, TERM or INT; default KILL): tests stop a run at
+// an exact row instead of sleeping.
+void test_signal(CampaignOptions& c) {
+  const char* setting = std::getenv("DNNFI_TEST_SIGNAL_AFTER_ROWS");
+  if (setting == nullptr || *setting == '\0') return;
+  const std::string text = setting;
+  const auto colon = text.find(':');
+  c.test_signal_after_rows = std::stoul(text.substr(0, colon));
+  const auto name = colon == std::string::npos ? std::string("KILL") : text.substr(colon + 1);
+  c.test_signal = name == "TERM" ? SIGTERM : name == "INT" ? SIGINT : SIGKILL;
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app) {
+  auto opts = std::make_shared<RunOptions>();
+  auto workers = std::make_shared<std::size_t>(1);
+  auto* cmd = app.add_subcommand("run", "fault-injection campaign: golden vs faulty inference per fault");
+  add_run_options(cmd, opts);
+  cmd->add_option("--workers", *workers,
+                  "run the campaign in N processes (one shard each, --threads threads each; default: "
+                  "cores / N) and merge their results")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([opts, workers] {
+    auto c = campaign_options(*opts);
     c.stop = &g_stop;
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);
+    follow_parent();
+    test_signal(c);
+    if (*workers > 1 &&
+        !(std::filesystem::exists(c.output) && !std::filesystem::exists(parts_folder(c.output)))) {
+      check_splittable(c, "--workers");
+      WorkerPlan plan;
+      plan.run_arguments = subcommand_arguments("run", kPartOptions, kPartFlags);
+      plan.output = c.output;
+      plan.workers = *workers;
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      plan.threads = opts->threads->count() > 0 && opts->inference.threads > 0
+                         ? opts->inference.threads
+                         : std::max(1, cores / static_cast<int>(*workers));
+      const int status = run_workers(plan, g_stop);
+      if (status != 0) throw Error(static_cast<ExitCode>(status), "workers stopped");
+      return;
+    }
+    if (*workers > 1) spdlog::info("{} exists (merged): resuming it in this process", c.output.string());
+    ProgressBar progress;
+    if (!opts->quiet && ::isatty(STDERR_FILENO)) c.observer = &progress;
     const auto summary = run_campaign(opts->model, opts->inference, c);
     print_summary(summary, c);
     if (!summary.complete()) {
@@ -141,6 +220,58 @@ void setup_run(CLI::App& app) {
                  summary.resumed + summary.ran, summary.faults);
       throw Error(ExitCode::kInterrupted, "stopped by a signal");
     }
+  });
+}
+
+void setup_slurm(CLI::App& app) {
+  auto opts = std::make_shared<RunOptions>();
+  auto plan = std::make_shared<SlurmPlan>();
+  auto* cmd = app.add_subcommand(
+      "slurm", "a campaign as a Slurm job array (one shard per task) and a merge job; takes run's options");
+  add_run_options(cmd, opts);
+  cmd->add_option("--tasks", plan->tasks, "array tasks, one shard each")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option_function<std::string>(
+      "--partition", [plan](const std::string& v) { plan->partition = v; }, "sbatch --partition");
+  cmd->add_option_function<std::string>(
+      "--time", [plan](const std::string& v) { plan->time = v; }, "sbatch --time of each task");
+  cmd->add_option_function<int>(
+         "--cpus-per-task", [plan](int v) { plan->cpus_per_task = v; },
+         "sbatch --cpus-per-task; each task runs that many threads")
+      ->check(CLI::PositiveNumber);
+  auto* submit = cmd->add_flag("--submit", plan->submit, "submit the jobs with sbatch");
+  auto* print = cmd->add_flag("--print", "print the job scripts and the commands that submit them");
+  submit->excludes(print);
+  cmd->callback([opts, plan, submit, print] {
+    if (submit->count() + print->count() == 0)
+      throw Error(ExitCode::kUsage, "slurm: say --submit or --print");
+    auto c = campaign_options(*opts);
+    check_splittable(c, "slurm");
+    if (opts->threads->count() > 0)
+      throw Error(ExitCode::kUsage, "slurm: each task runs --cpus-per-task threads; drop --threads");
+    plan->run_arguments = subcommand_arguments("slurm", kPartOptions, kPartFlags);
+    plan->output = c.output;
+    const int status = run_slurm(*plan);
+    if (status != 0) throw Error(static_cast<ExitCode>(status), "slurm failed");
+  });
+}
+
+void setup_merge(CLI::App& app) {
+  auto options = std::make_shared<MergeOptions>();
+  auto* cmd = app.add_subcommand("merge", "the shards of one campaign into one results file, in list order");
+  cmd->add_option("-o,--output", options->output, "merged results CSV")->required();
+  cmd->add_option("results", options->inputs, "shard results files (each with its .json provenance)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--allow-partial", options->allow_partial, "write what is there when faults are missing");
+  cmd->callback([options] {
+    const auto summary = merge_results(*options);
+    fmt::print("merged: {} of {} faults from {} file(s) into {}\n", summary.rows, summary.faults,
+               options->inputs.size(), options->output.string());
+    if (!summary.missing.empty())
+      fmt::print("  {} faults missing (--allow-partial): a run with the same options and -o {} runs them\n",
+                 summary.missing.size(), options->output.string());
   });
 }
 

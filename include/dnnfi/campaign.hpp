@@ -58,6 +58,8 @@ struct LoopOptions {
   // Faults the results file may hold besides those to run (a campaign run in parts, as the
   // rounds of an iterative one); rows of other faults are refused. Default: those to run.
   const std::vector<Fault>* allowed = nullptr;
+  std::size_t test_signal_after_rows = 0;  // raise test_signal after this many new rows; Default: never
+  int test_signal = 0;
 };
 
 // Runs every fault of `faults` that the results file does not hold yet on `engine`, appending

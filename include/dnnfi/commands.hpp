@@ -80,9 +80,31 @@ struct CampaignOptions {
   std::optional<std::filesystem::path> replay;       // --replay FILE: counts from it; Default: inference
   CampaignObserver* observer = nullptr;              // told the progress; Default: none
   const std::atomic<bool>* stop = nullptr;           // set by a signal handler; Default: none
+  // For tests that need a kill at an exact point: raise this signal after this many new rows
+  // (DNNFI_TEST_SIGNAL_AFTER_ROWS=K[:SIGNAL]). Default: never.
+  std::size_t test_signal_after_rows = 0;
+  int test_signal = 0;
 };
 CampaignSummary run_campaign(const ModelOptions& model, const InferenceOptions& inference,
                              const CampaignOptions& options);
+
+// `dnnfi merge`: the parts of one campaign (its shards) into one results file.
+struct MergeOptions {
+  std::vector<std::filesystem::path> inputs;  // results files, each with its provenance
+  std::filesystem::path output;               // -o; replaced only when it holds this campaign
+  bool allow_partial = false;                 // write what is there when faults are missing
+};
+struct MergeSummary {
+  std::size_t faults = 0;                   // in the campaign
+  std::size_t rows = 0;                     // written
+  std::vector<std::int64_t> missing;        // Injection numbers no input holds
+  std::vector<std::size_t> missing_shards;  // shards of which no file was given
+};
+// Checks that the inputs are parts of one campaign (provenance), that no fault appears twice
+// with different counts and, unless `allow_partial`, that every fault is there (InputError
+// listing the missing ones otherwise); writes the rows in the campaign's order, atomically. The
+// merge of every shard equals the single-process run's file byte for byte.
+MergeSummary merge_results(const MergeOptions& options);
 
 struct ReportRequest {
   std::filesystem::path results;                   // the results file (dnnfi's or a published list)

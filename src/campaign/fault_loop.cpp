@@ -1,6 +1,8 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,7 +26,13 @@ std::vector<ResultRow> resumable_rows(const std::vector<Fault>& faults, ResultsR
   std::map<std::int64_t, const Fault*> by_injection;
   for (const auto& f : faults) by_injection[f.injection] = &f;
   std::vector<ResultRow> kept;
+  std::map<std::int64_t, long> line_of;
   for (ResultRow row; reader.next(row);) {
+    if (const auto [at, fresh] = line_of.emplace(row.fault.injection, reader.line()); !fresh)
+      throw InputError(where, reader.line(),
+                       "Injection " + std::to_string(row.fault.injection) + " is already on line " +
+                           std::to_string(at->second) +
+                           "; keep one of the two rows (the file is left as it is)");
     const auto planned = by_injection.find(row.fault.injection);
     if (planned == by_injection.end() || !planned->second->same_site(row.fault))
       throw InputError(
@@ -45,6 +53,27 @@ std::vector<ResultRow> resumable_rows(const std::vector<Fault>& faults, ResultsR
     kept.push_back(std::move(row));
   }
   return kept;
+}
+
+// A campaign completed by a resume that was not a plain continuation (a partial merge, a file
+// whose rows were reordered) ends with its rows in the campaign's order, so every complete file
+// of one campaign is the same, byte for byte. Rewritten atomically; nothing else changes.
+void put_in_order(const std::filesystem::path& path, const std::vector<Fault>& faults) {
+  std::map<std::int64_t, std::size_t> position;
+  for (std::size_t i = 0; i < faults.size(); ++i) position.emplace(faults[i].injection, i);
+  auto rows = ResultsReader(path).read_all();
+  auto at = [&](const ResultRow& row) { return position.at(row.fault.injection); };
+  if (std::is_sorted(rows.begin(), rows.end(), [&](const auto& a, const auto& b) { return at(a) < at(b); }))
+    return;
+  std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) { return at(a) < at(b); });
+  auto temporary = path;
+  temporary += ".ordering";
+  {
+    auto writer = ResultsWriter::create(temporary);
+    for (const auto& row : rows) writer.append(row);
+  }
+  std::filesystem::rename(temporary, path);
+  spdlog::info("{}: rows put in the campaign's order", path.string());
 }
 
 }  // namespace
@@ -70,8 +99,11 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
       spdlog::warn("{}: dropping a torn last line ({} bytes); that fault runs again", options.output.string(),
                    existing->torn_bytes());
   }
-  auto results =
-      existing ? ResultsWriter::resume(options.output, *existing) : ResultsWriter::create(options.output);
+  std::optional<ResultsWriter> results;
+  if (existing)
+    results.emplace(ResultsWriter::resume(options.output, *existing));
+  else
+    results.emplace(ResultsWriter::create(options.output));
 
   std::vector<Fault> todo;
   for (const auto& f : faults)
@@ -84,15 +116,20 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
   const auto start = std::chrono::steady_clock::now();
   if (!todo.empty())
     engine.run(todo, [&](std::size_t i, const Counts& counts) {
-      results.append(ResultRow{todo[i], counts, options.rule});
+      results->append(ResultRow{todo[i], counts, options.rule});
       summary.totals += counts;
       ++summary.ran;
+      if (options.test_signal_after_rows > 0 && summary.ran == options.test_signal_after_rows)
+        std::raise(options.test_signal);
       if (options.observer) options.observer->advanced(summary.resumed + summary.ran, summary.totals);
       return options.stop == nullptr || !options.stop->load();
     });
   if (options.observer) options.observer->finished();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.macs = engine.executed_macs();
+  results.reset();
+  if (summary.complete() && summary.resumed > 0 && options.allowed == nullptr)
+    put_in_order(options.output, faults);
   return summary;
 }
 

@@ -58,7 +58,8 @@ DataSource data_source(const std::filesystem::path& spec, Normalization normaliz
     source.format = DataFormat::kImageFolder;
     return source;
   }
-  if (!std::filesystem::exists(spec)) throw ResourceError("--data " + spec.string() + ": no such file or folder");
+  if (!std::filesystem::exists(spec))
+    throw ResourceError("--data " + spec.string() + ": no such file or folder");
   const auto ext = text::lower(spec.extension().string());
   if (ext == ".pt" || ext == ".pth") {
     source.format = DataFormat::kTensorFile;
@@ -69,16 +70,18 @@ DataSource data_source(const std::filesystem::path& spec, Normalization normaliz
     source.format = bytes == kCifar10Bytes ? DataFormat::kCifar10 : DataFormat::kCifar100;
     return source;
   }
-  throw InputError("--data " + spec.string() +
-                   ": expected a folder of class folders of images, a .pt / .pth tensor file, or a CIFAR-10 / "
-                   "CIFAR-100 binary .bin file (" +
-                   std::to_string(kCifar10Bytes) + " / " + std::to_string(kCifar100Bytes) + " bytes)");
+  throw InputError(
+      "--data " + spec.string() +
+      ": expected a folder of class folders of images, a .pt / .pth tensor file, or a CIFAR-10 / "
+      "CIFAR-100 binary .bin file (" +
+      std::to_string(kCifar10Bytes) + " / " + std::to_string(kCifar100Bytes) + " bytes)");
 }
 
 Dataset read_image_folder(const std::filesystem::path& root, const Normalization& normalization,
                           const std::vector<std::int64_t>& size, std::int64_t limit) {
   const auto classes = sorted_entries(root, /*folders=*/true);
-  if (classes.empty()) throw InputError(root.string() + ": no class folders (one sub-folder of images per class)");
+  if (classes.empty())
+    throw InputError(root.string() + ": no class folders (one sub-folder of images per class)");
   std::vector<torch::Tensor> images;
   std::vector<std::int64_t> labels;
   std::filesystem::path first;
@@ -87,7 +90,8 @@ Dataset read_image_folder(const std::filesystem::path& root, const Normalization
       if (limit > 0 && static_cast<std::int64_t>(labels.size()) >= limit) break;
       auto image = decode(file);
       if (size.size() == 2) image = resize_like_pil(image, size[0], size[1]);
-      if (!images.empty() && (image.size(0) != images.front().size(1) || image.size(1) != images.front().size(2)))
+      if (!images.empty() &&
+          (image.size(0) != images.front().size(1) || image.size(1) != images.front().size(2)))
         throw InputError(fmt::format("{}: {}x{} pixels, but {} has {}x{}; give --size HxW to resize them all",
                                      file.string(), image.size(0), image.size(1), first.string(),
                                      images.front().size(1), images.front().size(2)));
@@ -96,8 +100,10 @@ Dataset read_image_folder(const std::filesystem::path& root, const Normalization
       labels.push_back(static_cast<std::int64_t>(label));
     }
   }
-  if (images.empty()) throw InputError(root.string() + ": no PNG / JPEG / PPM / BMP images in its class folders");
-  return Dataset{normalize(torch::stack(images), normalization).contiguous(), torch::tensor(labels, torch::kLong)};
+  if (images.empty())
+    throw InputError(root.string() + ": no PNG / JPEG / PPM / BMP images in its class folders");
+  return Dataset{normalize(torch::stack(images), normalization).contiguous(),
+                 torch::tensor(labels, torch::kLong)};
 }
 
 Dataset read_tensor_file(const std::filesystem::path& file, const Normalization& normalization,
@@ -109,10 +115,12 @@ Dataset read_tensor_file(const std::filesystem::path& file, const Normalization&
   try {
     value = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
-    throw InputError(file.string() + ": not a file written by torch.save (" + e.what_without_backtrace() + ")");
+    throw InputError(file.string() + ": not a file written by torch.save (" + e.what_without_backtrace() +
+                     ")");
   }
-  const std::string expected = "; expected torch.save({'images': X, 'labels': y}) with X uint8 or float32 "
-                               "N x C x H x W and y int64 N";
+  const std::string expected =
+      "; expected torch.save({'images': X, 'labels': y}) with X uint8 or float32 "
+      "N x C x H x W and y int64 N";
   if (!value.isGenericDict()) throw InputError(file.string() + ": holds no dict" + expected);
   torch::Tensor images, labels;
   for (const auto& item : value.toGenericDict()) {
@@ -120,25 +128,31 @@ Dataset read_tensor_file(const std::filesystem::path& file, const Normalization&
     if (item.key().toStringRef() == "images") images = item.value().toTensor();
     if (item.key().toStringRef() == "labels") labels = item.value().toTensor();
   }
-  if (!images.defined() || !labels.defined()) throw InputError(file.string() + ": no 'images' or 'labels' tensor" + expected);
+  if (!images.defined() || !labels.defined())
+    throw InputError(file.string() + ": no 'images' or 'labels' tensor" + expected);
   if (images.dim() != 4 || (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kFloat))
-    throw InputError(fmt::format("{}: 'images' is {} of shape {}{}", file.string(), c10::toString(images.scalar_type()),
-                                 format_shape(images.sizes().vec()), expected));
+    throw InputError(fmt::format("{}: 'images' is {} of shape {}{}", file.string(),
+                                 c10::toString(images.scalar_type()), format_shape(images.sizes().vec()),
+                                 expected));
   if (labels.dim() != 1 || labels.scalar_type() != torch::kLong || labels.size(0) != images.size(0))
     throw InputError(fmt::format("{}: 'labels' is {} of shape {}, for {} images{}", file.string(),
-                                 c10::toString(labels.scalar_type()), format_shape(labels.sizes().vec()), images.size(0), expected));
+                                 c10::toString(labels.scalar_type()), format_shape(labels.sizes().vec()),
+                                 images.size(0), expected));
   if (limit > 0 && limit < images.size(0)) {
     images = images.narrow(0, 0, limit);
     labels = labels.narrow(0, 0, limit);
   }
   if (images.scalar_type() == torch::kFloat) {
-    if (size.size() == 2) throw Error(ExitCode::kUsage, "--size resizes 8-bit images only; " + file.string() + " holds float32 ones");
+    if (size.size() == 2)
+      throw Error(ExitCode::kUsage,
+                  "--size resizes 8-bit images only; " + file.string() + " holds float32 ones");
     return Dataset{normalize_scaled(images.clone(), normalization).contiguous(), labels.contiguous()};
   }
   if (size.size() == 2) {
     std::vector<torch::Tensor> resized;
     for (std::int64_t i = 0; i < images.size(0); ++i)
-      resized.push_back(resize_like_pil(images[i].permute({1, 2, 0}).contiguous(), size[0], size[1]).permute({2, 0, 1}));
+      resized.push_back(
+          resize_like_pil(images[i].permute({1, 2, 0}).contiguous(), size[0], size[1]).permute({2, 0, 1}));
     images = torch::stack(resized);
   }
   return Dataset{normalize(images, normalization).contiguous(), labels.contiguous()};
@@ -148,8 +162,8 @@ void check_labels(const Dataset& data, std::int64_t classes, const std::string& 
   const auto bad = data.labels.lt(0).logical_or(data.labels.ge(classes)).nonzero();
   if (bad.size(0) == 0) return;
   const auto image = bad[0].item<std::int64_t>();
-  throw InputError(fmt::format("{}: image {} has label {}, but the model has {} classes (0..{})", source, image,
-                               data.labels[image].item<std::int64_t>(), classes, classes - 1));
+  throw InputError(fmt::format("{}: image {} has label {}, but the model has {} classes (0..{})", source,
+                               image, data.labels[image].item<std::int64_t>(), classes, classes - 1));
 }
 
 }  // namespace dnnfi

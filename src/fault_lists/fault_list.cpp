@@ -78,7 +78,8 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
     }
     // Numeric result columns of published lists are checked so a shifted row is caught.
     for (std::size_t c = 4; c < table.header().size(); ++c) {
-      if (c == model_column) continue;
+      // A dnnfi results file read as a list: its rule column names how images were classified.
+      if (c == model_column || table.header()[c] == "non_finite_rule") continue;
       if (!text::parse_int(text::trim(table.field(c))))
         table.fail(table.header()[c] + " '" + table.field(c) + "' is not an integer");
     }

@@ -29,7 +29,8 @@ FaultList read_keras_fault_list(const std::filesystem::path& path, const std::ve
 
   csv::TableReader table(in, path.string(), kFaultListHeader);
   if (!table.starts_with({"Injection", "Layer", "TensorIndex", "Bit"}))
-    table.fail("header must start with " + std::string(kFaultListHeader) + " (got '" + table.header_line() + "')");
+    table.fail("header must start with " + std::string(kFaultListHeader) + " (got '" + table.header_line() +
+               "')");
   FaultList list;
   std::unordered_set<std::int64_t> injections;
   while (table.next()) {
@@ -44,8 +45,8 @@ FaultList read_keras_fault_list(const std::filesystem::path& path, const std::ve
     if (layer == nullptr)
       table.fail("Keras layer '" + fault.layer + "' has no PyTorch counterpart: the model has " +
                  std::to_string(convs.size()) + " conv layers (conv2d .. conv2d_" +
-                 std::to_string(convs.empty() ? 0 : convs.size() - 1) + ") and " + std::to_string(denses.size()) +
-                 " linear ones (dense ..)");
+                 std::to_string(convs.empty() ? 0 : convs.size() - 1) + ") and " +
+                 std::to_string(denses.size()) + " linear ones (dense ..)");
     const auto& k = fault.index;
     std::vector<std::int64_t> index;
     if (conv && k.size() == 4) index = {k[3], k[2], k[0], k[1]};  // (kh, kw, in, out) -> (out, in, kh, kw)
@@ -55,8 +56,9 @@ FaultList read_keras_fault_list(const std::filesystem::path& path, const std::ve
                  (conv ? "(kh, kw, in, out)" : "(in, out)") + " expected)");
     for (std::size_t d = 0; d < index.size(); ++d)
       if (index[d] < 0 || index[d] >= layer->shape[d])
-        table.fail("TensorIndex " + format_index(k) + " of " + fault.layer + " is out of range for " + layer->name +
-                   ".weight of shape " + format_shape(layer->shape) + " (as " + format_index(index) + ")");
+        table.fail("TensorIndex " + format_index(k) + " of " + fault.layer + " is out of range for " +
+                   layer->name + ".weight of shape " + format_shape(layer->shape) + " (as " +
+                   format_index(index) + ")");
     fault.layer = layer->name;
     fault.index = std::move(index);
     list.faults.push_back(std::move(fault));

@@ -1,5 +1,7 @@
 // Statistical fault lists (Leveugle et al., DATE 2009) as the seed generated them, and the
 // ways a campaign takes part of a list (spread samples, shards).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iterator>
@@ -61,8 +63,14 @@ double fault_population(const std::vector<Layer>& layers, const SampleSpec& spec
 
 std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
                                        FaultModel model) {
-  if (!(spec.error_margin > 0) || !(spec.t_value > 0) || !(spec.p > 0 && spec.p < 1))
-    throw InputError("statistical sample needs e > 0, t > 0 and 0 < p < 1");
+  // Option values: a usage error naming the option and the value.
+  auto refuse = [](const char* option, const char* range, double value) {
+    throw Error(ExitCode::kUsage, fmt::format("{} must be {}, got {:g}", option, range, value));
+  };
+  if (!(spec.error_margin > 0 && spec.error_margin < 1))
+    refuse("-e/--error-margin", "in (0, 1)", spec.error_margin);
+  if (!(spec.t_value > 0)) refuse("-t/--t-value", "above 0", spec.t_value);
+  if (!(spec.p > 0 && spec.p < 1)) refuse("-p/--proportion", "in (0, 1)", spec.p);
   if (layers.empty()) throw Error(ExitCode::kUsage, "no layer to draw faults from");
   const auto starts = drawable_bits(spec);
   const auto bits_per_weight = static_cast<std::uint64_t>(starts.size());

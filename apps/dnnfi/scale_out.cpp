@@ -1,0 +1,286 @@
+#include "scale_out.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "dnnfi/commands.hpp"
+#include "dnnfi/errors.hpp"
+
+extern char** environ;
+
+namespace dnnfi::cli {
+namespace {
+
+std::vector<std::string> g_arguments;
+
+std::filesystem::path own_executable() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw ResourceError("cannot find the running dnnfi executable (/proc/self/exe)");
+  return exe;
+}
+
+std::string shell_quote(const std::string& word) {
+  if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                              "_-+=/.,:@%") == std::string::npos)
+    return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string shell_line(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + shell_quote(w);
+  return out;
+}
+
+// The last lines of a worker's log, for the message when it fails.
+std::string tail_of(const std::filesystem::path& log, std::size_t lines) {
+  std::ifstream in(log);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += "\n  " + all[i];
+  return out;
+}
+
+pid_t spawn_worker(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // The parent's pid tells a worker to stop when the parent dies (see run_command.cpp).
+  const auto parent = "DNNFI_WORKER_PARENT=" + std::to_string(::getpid());
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string(*e).rfind("DNNFI_WORKER_PARENT=", 0) != 0) env.push_back(*e);
+  env.push_back(const_cast<char*>(parent.c_str()));
+  env.push_back(nullptr);
+  pid_t pid = 0;
+  const int error = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) throw ResourceError(std::string("cannot start a worker: ") + std::strerror(error));
+  return pid;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text, bool executable) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw ResourceError(path.string() + ": cannot be written");
+  if (executable)
+    std::filesystem::permissions(path, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec,
+                                 std::filesystem::perm_options::add);
+}
+
+// Runs a command and returns its standard output; an Error with its output when it fails.
+std::string capture(const std::vector<std::string>& argv) {
+  const auto line = shell_line(argv) + " 2>&1";
+  FILE* pipe = ::popen(line.c_str(), "r");
+  if (pipe == nullptr) throw ResourceError("cannot run " + argv[0]);
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (status != 0)
+    throw ResourceError(fmt::format("{} failed (status {}): {}", shell_line(argv), WEXITSTATUS(status), out));
+  return out;
+}
+
+}  // namespace
+
+void remember_arguments(int argc, char** argv) { g_arguments.assign(argv, argv + argc); }
+
+std::vector<std::string> subcommand_arguments(const std::string& name, const std::vector<std::string>& drop,
+                                              const std::vector<std::string>& drop_flags) {
+  std::size_t i = 1;
+  while (i < g_arguments.size() && g_arguments[i] != name) ++i;
+  std::vector<std::string> out;
+  for (++i; i < g_arguments.size(); ++i) {
+    const auto& a = g_arguments[i];
+    if (a == "--") {
+      out.insert(out.end(), g_arguments.begin() + static_cast<std::ptrdiff_t>(i), g_arguments.end());
+      break;
+    }
+    bool dropped = false;
+    for (const auto& opt : drop) {
+      if (a == opt) {
+        ++i;  // and its value
+        dropped = true;
+      } else if ((opt.size() > 2 && a.rfind(opt + "=", 0) == 0) || (opt.size() == 2 && a.size() > 2 && a.rfind(opt, 0) == 0)) {
+        dropped = true;
+      }
+      if (dropped) break;
+    }
+    for (const auto& flag : drop_flags) dropped = dropped || a == flag;
+    if (!dropped) out.push_back(a);
+  }
+  return out;
+}
+
+std::filesystem::path parts_folder(const std::filesystem::path& output) {
+  auto folder = output;
+  folder += ".parts";
+  return folder;
+}
+
+std::filesystem::path part_file(const std::filesystem::path& output, std::size_t k, std::size_t n) {
+  return parts_folder(output) / fmt::format("shard-{}-of-{}.csv", k, n);
+}
+
+int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
+  const auto folder = parts_folder(plan.output);
+  std::filesystem::create_directories(folder);
+  const auto exe = own_executable().string();
+  struct Worker {
+    pid_t pid = 0;
+    int status = -1;  // exit status once ended
+    std::filesystem::path part, log;
+  };
+  std::vector<Worker> workers(plan.workers);
+  spdlog::info("{} workers x {} thread(s), their parts and logs in {}", plan.workers, plan.threads,
+               folder.string());
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t k = 0; k < plan.workers; ++k) {
+    auto& w = workers[k];
+    w.part = part_file(plan.output, k, plan.workers);
+    w.log = w.part;
+    w.log.replace_extension(".log");
+    std::vector<std::string> argv{exe, "run"};
+    argv.insert(argv.end(), plan.run_arguments.begin(), plan.run_arguments.end());
+    for (const auto& a : {std::string("--threads"), std::to_string(plan.threads), std::string("--shard"),
+                          fmt::format("{}/{}", k, plan.workers), std::string("-o"), w.part.string(),
+                          std::string("-q")})
+      argv.push_back(a);
+    w.pid = spawn_worker(argv, w.log);
+  }
+
+  // Wait for all; a stop request or a failed worker stops the others (each keeps its rows).
+  bool told_to_stop = false;
+  for (std::size_t running = workers.size(); running > 0;) {
+    for (auto& w : workers) {
+      if (w.status >= 0) continue;
+      int raw = 0;
+      const pid_t done = ::waitpid(w.pid, &raw, WNOHANG);
+      if (done != w.pid) continue;
+      w.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+      --running;
+      if (w.status != 0 && w.status != 130 && !told_to_stop) {
+        spdlog::error("worker {} failed (exit {}):{}", w.part.filename().string(), w.status, tail_of(w.log, 5));
+        told_to_stop = true;
+        for (auto& other : workers)
+          if (other.status < 0) ::kill(other.pid, SIGTERM);
+      }
+    }
+    if (stop.load() && !told_to_stop) {
+      told_to_stop = true;
+      for (auto& w : workers)
+        if (w.status < 0) ::kill(w.pid, SIGTERM);
+    }
+    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const auto& w : workers)
+    if (w.status != 0 && w.status != 130) return w.status;
+  for (const auto& w : workers)
+    if (w.status == 130 || stop.load()) {
+      fmt::print("interrupted: the workers' parts are kept in {}; run the same command again to resume\n",
+                 folder.string());
+      return static_cast<int>(ExitCode::kInterrupted);
+    }
+
+  MergeOptions merge;
+  merge.output = plan.output;
+  for (const auto& w : workers) merge.inputs.push_back(w.part);
+  const auto merged = merge_results(merge);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::error_code ec;
+  std::filesystem::remove_all(folder, ec);
+  Counts totals;
+  ResultsReader reader(plan.output);
+  for (ResultRow row; reader.next(row);) totals += row.counts;
+  fmt::print("campaign: {} faults x {} images by {} workers x {} thread(s) in {:.1f} s, merged into {}\n",
+             merged.rows, totals.injections / std::max<std::int64_t>(1, static_cast<std::int64_t>(merged.rows)),
+             plan.workers, plan.threads, seconds, plan.output.string());
+  fmt::print("  masked {}, non-critical {}, critical {}, non-finite {}\n", totals.masked, totals.non_critical,
+             totals.critical, totals.non_finite);
+  return 0;
+}
+
+int run_slurm(const SlurmPlan& plan) {
+  const auto output = std::filesystem::absolute(plan.output);
+  auto folder = output;
+  folder += ".slurm";
+  std::filesystem::create_directories(folder);
+  std::filesystem::create_directories(parts_folder(output));
+  const auto exe = own_executable().string();
+  const auto cwd = std::filesystem::current_path().string();
+  const auto n = plan.tasks;
+  std::string common = fmt::format("#SBATCH --chdir={}\n", shell_quote(cwd));
+  if (plan.partition) common += "#SBATCH --partition=" + *plan.partition + "\n";
+  if (plan.time) common += "#SBATCH --time=" + *plan.time + "\n";
+
+  std::vector<std::string> run{exe, "run"};
+  run.insert(run.end(), plan.run_arguments.begin(), plan.run_arguments.end());
+  std::string array = "#!/bin/bash\n";
+  array += fmt::format("# dnnfi campaign {} in {} array tasks, one shard each; a requeued task resumes its part.\n",
+                       output.string(), n);
+  array += fmt::format("#SBATCH --job-name=dnnfi-{}\n#SBATCH --array=0-{}\n#SBATCH --requeue\n",
+                       output.stem().string(), n - 1);
+  array += fmt::format("#SBATCH --output={}/shard-%a.log\n#SBATCH --open-mode=append\n", shell_quote(folder.string()));
+  if (plan.cpus_per_task) array += fmt::format("#SBATCH --cpus-per-task={}\n", *plan.cpus_per_task);
+  array += common;
+  array += "set -eu\n";
+  array += fmt::format("exec {} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" --shard \"$SLURM_ARRAY_TASK_ID/{}\" \\\n"
+                       "  -o {}/\"shard-$SLURM_ARRAY_TASK_ID-of-{}.csv\" -q\n",
+                       shell_line(run), n, shell_quote(parts_folder(output).string()), n);
+
+  std::vector<std::string> merge_cmd{exe, "merge", "-o", output.string()};
+  for (std::size_t k = 0; k < n; ++k) merge_cmd.push_back(part_file(output, k, n).string());
+  std::string merge = "#!/bin/bash\n";
+  merge += fmt::format("# Merges the {} parts of {} once every array task has succeeded.\n", n, output.string());
+  merge += fmt::format("#SBATCH --job-name=dnnfi-{}-merge\n#SBATCH --output={}/merge.log\n", output.stem().string(),
+                       shell_quote(folder.string()));
+  merge += common;
+  merge += "set -eu\nexec " + shell_line(merge_cmd) + "\n";
+
+  const auto array_file = folder / "array.sbatch", merge_file = folder / "merge.sbatch";
+  write_file(array_file, array, true);
+  write_file(merge_file, merge, true);
+  if (!plan.submit) {
+    fmt::print("# {}\n{}\n# {}\n{}\n", array_file.string(), array, merge_file.string(), merge);
+    fmt::print("# to submit:\njob=$(sbatch --parsable {})\nsbatch --dependency=afterok:${{job%%;*}} "
+               "--kill-on-invalid-dep=yes {}\n",
+               shell_quote(array_file.string()), shell_quote(merge_file.string()));
+    return 0;
+  }
+  auto job = capture({"sbatch", "--parsable", array_file.string()});
+  job = job.substr(0, job.find_first_of(";\n"));
+  auto merge_job = capture({"sbatch", "--parsable", "--dependency=afterok:" + job, "--kill-on-invalid-dep=yes",
+                            merge_file.string()});
+  merge_job = merge_job.substr(0, merge_job.find_first_of(";\n"));
+  fmt::print("submitted array job {} ({} tasks) and merge job {}; results in {}\n", job, n, merge_job,
+             output.string());
+  fmt::print(
+      "a task that fails or is cancelled drops the merge job: resubmit the task (sbatch --array=K {}), "
+      "then the merge (sbatch --dependency=afterok:JOB {})\n",
+      shell_quote(array_file.string()), shell_quote(merge_file.string()));
+  return 0;
+}
+
+}  // namespace dnnfi::cli

@@ -1,0 +1,47 @@
+#pragma once
+// Campaigns past one process: `run --workers N` (local processes, one shard each, merged) and
+// `dnnfi slurm` (a job array, one shard per task, and a merge job). Both re-run this dnnfi with
+// the user's own run options, so every part is the campaign the user described.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dnnfi::cli {
+
+// The command line as main received it, for re-running a subcommand's options.
+void remember_arguments(int argc, char** argv);
+// The arguments after the subcommand `name`, without the options in `drop` (with their values;
+// those in `drop_flags` take none), in every spelling: "-o X", "-oX", "--output X", "--output=X".
+std::vector<std::string> subcommand_arguments(const std::string& name, const std::vector<std::string>& drop,
+                                              const std::vector<std::string>& drop_flags);
+
+// Where the shards of `output` are kept: OUT.csv.parts/shard-K-of-N.csv.
+std::filesystem::path parts_folder(const std::filesystem::path& output);
+std::filesystem::path part_file(const std::filesystem::path& output, std::size_t k, std::size_t n);
+
+struct WorkerPlan {
+  std::vector<std::string> run_arguments;  // the user's run options, without -o/--threads/--workers/-q
+  std::filesystem::path output;
+  std::size_t workers = 2;
+  int threads = 1;  // per worker
+};
+// Runs the workers, stops them all on `stop`, merges their parts into the output and removes
+// them; returns the exit status (130 when stopped: a rerun resumes every part).
+int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop);
+
+struct SlurmPlan {
+  std::vector<std::string> run_arguments;  // as for the workers
+  std::filesystem::path output;
+  std::size_t tasks = 4;
+  std::optional<std::string> partition, time;
+  std::optional<int> cpus_per_task;
+  bool submit = false;  // else print
+};
+// Writes OUT.csv.slurm/{array,merge}.sbatch and submits them (the merge after the array,
+// afterok) or prints them with the commands that would submit them.
+int run_slurm(const SlurmPlan& plan);
+
+}  // namespace dnnfi::cli
