@@ -3,7 +3,8 @@
 # Needs Debian's clang-format (installed by .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp')
+# Tracked and new (not ignored) files alike, so a file not yet added is checked too.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp')
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"
 else

@@ -85,7 +85,8 @@ void write_file(const std::filesystem::path& path, const std::string& text, bool
   out.close();
   if (!out) throw ResourceError(path.string() + ": cannot be written");
   if (executable)
-    std::filesystem::permissions(path, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec,
+    std::filesystem::permissions(path,
+                                 std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec,
                                  std::filesystem::perm_options::add);
 }
 
@@ -123,7 +124,8 @@ std::vector<std::string> subcommand_arguments(const std::string& name, const std
       if (a == opt) {
         ++i;  // and its value
         dropped = true;
-      } else if ((opt.size() > 2 && a.rfind(opt + "=", 0) == 0) || (opt.size() == 2 && a.size() > 2 && a.rfind(opt, 0) == 0)) {
+      } else if ((opt.size() > 2 && a.rfind(opt + "=", 0) == 0) ||
+                 (opt.size() == 2 && a.size() > 2 && a.rfind(opt, 0) == 0)) {
         dropped = true;
       }
       if (dropped) break;
@@ -164,9 +166,9 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
     w.log.replace_extension(".log");
     std::vector<std::string> argv{exe, "run"};
     argv.insert(argv.end(), plan.run_arguments.begin(), plan.run_arguments.end());
-    for (const auto& a : {std::string("--threads"), std::to_string(plan.threads), std::string("--shard"),
-                          fmt::format("{}/{}", k, plan.workers), std::string("-o"), w.part.string(),
-                          std::string("-q")})
+    for (const auto& a :
+         {std::string("--threads"), std::to_string(plan.threads), std::string("--shard"),
+          fmt::format("{}/{}", k, plan.workers), std::string("-o"), w.part.string(), std::string("-q")})
       argv.push_back(a);
     w.pid = spawn_worker(argv, w.log);
   }
@@ -182,7 +184,8 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
       w.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
       --running;
       if (w.status != 0 && w.status != 130 && !told_to_stop) {
-        spdlog::error("worker {} failed (exit {}):{}", w.part.filename().string(), w.status, tail_of(w.log, 5));
+        spdlog::error("worker {} failed (exit {}):{}", w.part.filename().string(), w.status,
+                      tail_of(w.log, 5));
         told_to_stop = true;
         for (auto& other : workers)
           if (other.status < 0) ::kill(other.pid, SIGTERM);
@@ -215,7 +218,8 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
   ResultsReader reader(plan.output);
   for (ResultRow row; reader.next(row);) totals += row.counts;
   fmt::print("campaign: {} faults x {} images by {} workers x {} thread(s) in {:.1f} s, merged into {}\n",
-             merged.rows, totals.injections / std::max<std::int64_t>(1, static_cast<std::int64_t>(merged.rows)),
+             merged.rows,
+             totals.injections / std::max<std::int64_t>(1, static_cast<std::int64_t>(merged.rows)),
              plan.workers, plan.threads, seconds, plan.output.string());
   fmt::print("  masked {}, non-critical {}, critical {}, non-finite {}\n", totals.masked, totals.non_critical,
              totals.critical, totals.non_finite);
@@ -238,24 +242,28 @@ int run_slurm(const SlurmPlan& plan) {
   std::vector<std::string> run{exe, "run"};
   run.insert(run.end(), plan.run_arguments.begin(), plan.run_arguments.end());
   std::string array = "#!/bin/bash\n";
-  array += fmt::format("# dnnfi campaign {} in {} array tasks, one shard each; a requeued task resumes its part.\n",
-                       output.string(), n);
+  array += fmt::format(
+      "# dnnfi campaign {} in {} array tasks, one shard each; a requeued task resumes its part.\n",
+      output.string(), n);
   array += fmt::format("#SBATCH --job-name=dnnfi-{}\n#SBATCH --array=0-{}\n#SBATCH --requeue\n",
                        output.stem().string(), n - 1);
-  array += fmt::format("#SBATCH --output={}/shard-%a.log\n#SBATCH --open-mode=append\n", shell_quote(folder.string()));
+  array += fmt::format("#SBATCH --output={}/shard-%a.log\n#SBATCH --open-mode=append\n",
+                       shell_quote(folder.string()));
   if (plan.cpus_per_task) array += fmt::format("#SBATCH --cpus-per-task={}\n", *plan.cpus_per_task);
   array += common;
   array += "set -eu\n";
-  array += fmt::format("exec {} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" --shard \"$SLURM_ARRAY_TASK_ID/{}\" \\\n"
-                       "  -o {}/\"shard-$SLURM_ARRAY_TASK_ID-of-{}.csv\" -q\n",
-                       shell_line(run), n, shell_quote(parts_folder(output).string()), n);
+  array += fmt::format(
+      "exec {} --threads \"${{SLURM_CPUS_PER_TASK:-1}}\" --shard \"$SLURM_ARRAY_TASK_ID/{}\" \\\n"
+      "  -o {}/\"shard-$SLURM_ARRAY_TASK_ID-of-{}.csv\" -q\n",
+      shell_line(run), n, shell_quote(parts_folder(output).string()), n);
 
   std::vector<std::string> merge_cmd{exe, "merge", "-o", output.string()};
   for (std::size_t k = 0; k < n; ++k) merge_cmd.push_back(part_file(output, k, n).string());
   std::string merge = "#!/bin/bash\n";
-  merge += fmt::format("# Merges the {} parts of {} once every array task has succeeded.\n", n, output.string());
-  merge += fmt::format("#SBATCH --job-name=dnnfi-{}-merge\n#SBATCH --output={}/merge.log\n", output.stem().string(),
-                       shell_quote(folder.string()));
+  merge +=
+      fmt::format("# Merges the {} parts of {} once every array task has succeeded.\n", n, output.string());
+  merge += fmt::format("#SBATCH --job-name=dnnfi-{}-merge\n#SBATCH --output={}/merge.log\n",
+                       output.stem().string(), shell_quote(folder.string()));
   merge += common;
   merge += "set -eu\nexec " + shell_line(merge_cmd) + "\n";
 
@@ -264,15 +272,16 @@ int run_slurm(const SlurmPlan& plan) {
   write_file(merge_file, merge, true);
   if (!plan.submit) {
     fmt::print("# {}\n{}\n# {}\n{}\n", array_file.string(), array, merge_file.string(), merge);
-    fmt::print("# to submit:\njob=$(sbatch --parsable {})\nsbatch --dependency=afterok:${{job%%;*}} "
-               "--kill-on-invalid-dep=yes {}\n",
-               shell_quote(array_file.string()), shell_quote(merge_file.string()));
+    fmt::print(
+        "# to submit:\njob=$(sbatch --parsable {})\nsbatch --dependency=afterok:${{job%%;*}} "
+        "--kill-on-invalid-dep=yes {}\n",
+        shell_quote(array_file.string()), shell_quote(merge_file.string()));
     return 0;
   }
   auto job = capture({"sbatch", "--parsable", array_file.string()});
   job = job.substr(0, job.find_first_of(";\n"));
-  auto merge_job = capture({"sbatch", "--parsable", "--dependency=afterok:" + job, "--kill-on-invalid-dep=yes",
-                            merge_file.string()});
+  auto merge_job = capture({"sbatch", "--parsable", "--dependency=afterok:" + job,
+                            "--kill-on-invalid-dep=yes", merge_file.string()});
   merge_job = merge_job.substr(0, merge_job.find_first_of(";\n"));
   fmt::print("submitted array job {} ({} tasks) and merge job {}; results in {}\n", job, n, merge_job,
              output.string());

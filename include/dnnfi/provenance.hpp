@@ -21,14 +21,14 @@ std::string dnnfi_version();
 
 struct Provenance {
   std::string dnnfi_version;
-  std::string model;           // "resnet20/cifar10" (zoo) or the TorchScript file
-  std::string model_sha256;    // of the published checkpoint (zoo) or of the TorchScript file
-  std::string params;          // which parameters faults may hit: weight | all
-  std::string dataset;         // "cifar10 (zoo)" or the --data spec
-  std::string dataset_sha256;  // of the test-set file or folder read; empty for a replay
-  std::string normalization;   // mean/std applied
-  std::int64_t images = 0;     // per fault
-  std::string fault_list;      // the -f file, or "statistical, seed 38"
+  std::string model;              // "resnet20/cifar10" (zoo) or the TorchScript file
+  std::string model_sha256;       // of the published checkpoint (zoo) or of the TorchScript file
+  std::string params;             // which parameters faults may hit: weight | all
+  std::string dataset;            // "cifar10 (zoo)" or the --data spec
+  std::string dataset_sha256;     // of the test-set file or folder read; empty for a replay
+  std::string normalization;      // mean/std applied
+  std::int64_t images = 0;        // per fault
+  std::string fault_list;         // the -f file, or "statistical, seed 38"
   std::string fault_list_sha256;  // of the campaign's whole list, its rows in a canonical form
   std::string fault_model;        // of the list's first fault ("mixed" when they differ)
   std::string layers;             // --layers; empty: all

@@ -16,7 +16,8 @@ namespace {
 
 std::string list_some(const std::vector<std::int64_t>& values) {
   std::string out;
-  for (std::size_t i = 0; i < values.size() && i < 20; ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+  for (std::size_t i = 0; i < values.size() && i < 20; ++i)
+    out += (i ? ", " : "") + std::to_string(values[i]);
   if (values.size() > 20) out += fmt::format(", ... ({} in all)", values.size());
   return out;
 }
@@ -80,9 +81,9 @@ MergeSummary merge_results(const MergeOptions& options) {
                          fmt::format("Injection {} is also in {} with other counts or another site",
                                      row.fault.injection, row_source[at->second]));
       if (row.counts.injections != first.images)
-        throw InputError(input.string(), reader.line(),
-                         fmt::format("row over {} images; the campaign runs {}", row.counts.injections,
-                                     first.images));
+        throw InputError(
+            input.string(), reader.line(),
+            fmt::format("row over {} images; the campaign runs {}", row.counts.injections, first.images));
       if (!slot) {
         slot = std::move(row);
         row_source[at->second] = input.string();
@@ -118,15 +119,17 @@ MergeSummary merge_results(const MergeOptions& options) {
   if (std::filesystem::exists(options.output, ec)) {
     const auto existing = read_provenance(options.output);
     if (!existing || !provenance_differences(merged, *existing, true).empty())
-      throw Error(ExitCode::kUsage, options.output.string() +
-                                        " exists and is not an earlier merge of this campaign; choose another -o");
+      throw Error(ExitCode::kUsage,
+                  options.output.string() +
+                      " exists and is not an earlier merge of this campaign; choose another -o");
     ResultsReader reader(options.output);
     for (ResultRow row; reader.next(row);) {
       const auto at = position.find(row.fault.injection);
       if (at == position.end() || !rows[at->second])
-        throw Error(ExitCode::kUsage, fmt::format("{}:{}: Injection {} is in no input: merging would lose it; "
-                                                  "choose another -o",
-                                                  options.output.string(), reader.line(), row.fault.injection));
+        throw Error(ExitCode::kUsage,
+                    fmt::format("{}:{}: Injection {} is in no input: merging would lose it; "
+                                "choose another -o",
+                                options.output.string(), reader.line(), row.fault.injection));
     }
   }
   const FileLock lock(options.output);

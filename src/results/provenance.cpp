@@ -5,9 +5,9 @@
 #include <cctype>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string_view>
 #include <type_traits>
-#include <sstream>
 
 #include "dnnfi/errors.hpp"
 #include "findings/json.hpp"
@@ -182,8 +182,8 @@ std::vector<std::int64_t> parse_injection_ranges(const std::string& text, const 
 std::string fault_list_sha256(const std::vector<Fault>& faults) {
   Sha256 sha;
   for (const auto& f : faults)
-    sha.update(fmt::format("{},{},{},{},{}\n", f.injection, f.layer, format_index(f.index), format_bits(f.bits),
-                           to_string(f.model)));
+    sha.update(fmt::format("{},{},{},{},{}\n", f.injection, f.layer, format_index(f.index),
+                           format_bits(f.bits), to_string(f.model)));
   return sha.hex();
 }
 

@@ -55,6 +55,28 @@ same clean.csv w.csv
 [ -e w.csv.parts ] && fail "the workers' parts were left behind"
 expect 0 "0 done now, 18 resumed" "$dnnfi" "${args[@]}" --workers 2 -o w.csv
 same clean.csv w.csv
+# Ctrl-C in every worker, and SIGTERM to the parent (passed on to the workers): exit 130, the
+# parts kept; the same command resumes them all.
+expect 130 "interrupted: the workers' parts are kept in .*ctrlc\.csv\.parts" \
+  env DNNFI_TEST_SIGNAL_AFTER_ROWS=3:INT "$dnnfi" "${args[@]}" --workers 2 -o ctrlc.csv
+[ "$(cat ctrlc.csv.parts/*.csv | grep -vc '^Injection')" -eq 6 ] || fail "the workers did not keep 3 rows each"
+expect 0 "18 faults x 192 images by 2 workers" "$dnnfi" "${args[@]}" --workers 2 -o ctrlc.csv
+same clean.csv ctrlc.csv
+"$dnnfi" "${args[@]}" --workers 2 -o term.csv > term.out 2>&1 &
+parent=$!
+for _ in $(seq 300); do
+  [ "$(cat term.csv.parts/*.csv 2> /dev/null | grep -vc '^Injection')" -ge 2 ] && break
+  sleep 0.05
+done
+kill -TERM "$parent"
+wait "$parent"
+status=$?
+[ "$status" -eq 130 ] || { cat term.out >&2; fail "SIGTERM to the parent: exit $status, expected 130"; }
+for worker in $(pgrep -f -- "term.csv.parts/shard"); do
+  [ "$(readlink "/proc/$worker/cwd")" = "$PWD" ] && fail "a worker outlived its stopped parent"
+done
+expect 0 "by 2 workers" "$dnnfi" "${args[@]}" --workers 2 -o term.csv
+same clean.csv term.csv
 expect 2 "--workers chooses the shards itself" "$dnnfi" "${args[@]}" --workers 2 --shard 0/2 -o w2.csv
 
 # One writer per file: a file locked by another process is refused at once, untouched.

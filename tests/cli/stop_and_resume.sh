@@ -19,21 +19,23 @@ for sig in INT TERM; do
   same clean.csv $sig.csv
 done
 
-# Mid-chunk: 600 images in chunks of a 64 MiB cache; SIGTERM while the first group of faults is
-# on its first chunk. Rows of finished faults stay; the unfinished group runs again on resume.
-chunked=(run -n resnet20 -d cifar10 --sample 24 --images 600 --threads 1 -q --memory-limit 64M)
+# Mid-chunk: 600 images in chunks of a 64 MiB cache, so faults finish in groups of 64. SIGTERM
+# while the second group is on its first chunk: the first group's 64 rows stay, the unfinished
+# group runs again on resume.
+chunked=(run -n resnet20 -d cifar10 --sample 70 --images 600 --threads 1 -q --memory-limit 64M)
 "$dnnfi" "${chunked[@]}" -o chunked-clean.csv > /dev/null 2>&1 || fail "clean chunked run"
 "$dnnfi" "${chunked[@]}" -o chunked.csv > chunked.out 2>&1 &
 pid=$!
-for _ in $(seq 200); do grep -q "faults x 600 images" chunked.out 2> /dev/null && break; sleep 0.05; done
-sleep 1
+for _ in $(seq 1200); do [ "$(rows chunked.csv 2> /dev/null || echo 0)" -ge 64 ] && break; sleep 0.05; done
+sleep 0.5
 kill -TERM "$pid"
 wait "$pid"
 status=$?
 cat chunked.out
 [ "$status" -eq 130 ] || fail "SIGTERM mid-chunk: exit $status, expected 130"
-grep -q "interrupted: 0 of 24 faults done" chunked.out || fail "SIGTERM mid-chunk: not stopped in the first group"
-expect 0 "24 done now, 0 resumed" "$dnnfi" "${chunked[@]}" -o chunked.csv
+grep -q "interrupted: 64 of 70 faults done" chunked.out || fail "SIGTERM mid-chunk: not stopped in the second group"
+[ "$(rows chunked.csv)" -eq 64 ] || fail "SIGTERM mid-chunk: $(rows chunked.csv) rows kept, expected 64"
+expect 0 "6 done now, 64 resumed" "$dnnfi" "${chunked[@]}" -o chunked.csv
 same chunked-clean.csv chunked.csv
 
 # Resume edge cases. Each refusal leaves the file as it was.
