@@ -58,7 +58,9 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
 // The file's provenance must be this campaign's; then it is (re)written with this run's engine
 // and threads. A results file of an older dnnfi, without one, is checked row by row only.
 void check_and_record(const std::filesystem::path& output, const Provenance& ours) {
-  if (const auto theirs = read_provenance(output)) {
+  // An empty results file holds nothing to protect: a provenance left beside it is stale.
+  const bool empty = std::filesystem::file_size(output) == 0;
+  if (const auto theirs = empty ? std::nullopt : read_provenance(output)) {
     const auto differences = provenance_differences(ours, *theirs, true);
     if (!differences.empty()) {
       std::string why;
@@ -66,7 +68,7 @@ void check_and_record(const std::filesystem::path& output, const Provenance& our
       throw InputError(provenance_path(output).string() + ": " + output.string() +
                        " holds another campaign's results; use another -o, or the same options:" + why);
     }
-  } else if (std::filesystem::file_size(output) > 0) {
+  } else if (!empty) {
     spdlog::warn("{}: no provenance beside it (an older dnnfi?); its rows are checked one by one",
                  output.string());
   }

@@ -49,6 +49,11 @@ expect 3 "sample: 9 here, 18 in the file" "$dnnfi" "${args[@]/18/9}" -o clean.cs
 expect 3 "shard: 1/3 here, 0/1 in the file" "$dnnfi" "${args[@]}" --shard 1/3 -o clean.csv
 same before.csv clean.csv
 
+# A provenance left without its results file is stale, not a campaign to protect.
+cp other.csv.json stale.csv.json
+expect 0 "18 done now, 0 resumed" "$dnnfi" "${args[@]}" -o stale.csv
+same clean.csv stale.csv
+
 # Local workers: the merged file equals the single-process one; a rerun finds it complete.
 expect 0 "18 faults x 192 images by 2 workers x 1 thread" "$dnnfi" "${args[@]}" --workers 2 -o w.csv
 same clean.csv w.csv
