@@ -146,6 +146,22 @@ TEST_CASE("results of another campaign are not resumed", "[resume]") {
     FakeRunner r;
     CHECK_THROWS_AS(run_fault_loop(faults, r, options), InputError);
   }
+  SECTION("another non-finite rule") {
+    options.rule = NonFiniteRule::kCritical;
+    FakeRunner r;
+    CHECK_THROWS_WITH(run_fault_loop(faults, r, options),
+                      Catch::Matchers::Contains("r.csv:2: row was classified with --non-finite argmax"));
+    CHECK(r.ran.empty());
+  }
+  SECTION("a row twice") {
+    const auto lines = lines_of(options.output);
+    std::ofstream(options.output, std::ios::app) << lines[2] << "\n";
+    const auto before = lines_of(options.output);
+    FakeRunner r;
+    CHECK_THROWS_WITH(run_fault_loop(faults, r, options), Catch::Matchers::Contains("is already on line 3"));
+    CHECK(r.ran.empty());
+    CHECK(lines_of(options.output) == before);
+  }
   SECTION("not a results file") {
     std::ofstream(options.output) << "Injection,Layer,TensorIndex,Bit\n";
     FakeRunner r;
@@ -173,4 +189,28 @@ TEST_CASE("shards partition the list", "[resume]") {
   CHECK(seen.size() == faults.size());
   CHECK(shard(faults, Shard{1, 3}).front().injection == faults[1].injection);
   CHECK_THROWS_AS(shard(faults, Shard{3, 3}), Error);
+}
+
+TEST_CASE("a campaign completed by a resume ends with its rows in the list's order", "[resume]") {
+  TempDir dir;
+  const auto faults = some_faults();
+  LoopOptions options;
+  options.output = dir.path / "r.csv";
+  options.images = kImages;
+  FakeRunner first;
+  run_fault_loop(faults, first, options);
+  const auto clean = lines_of(options.output);
+  REQUIRE(clean.size() == faults.size() + 1);
+
+  // Rows as a partial merge leaves them: some missing, the rest not a prefix of the list.
+  {
+    std::ofstream out(options.output, std::ios::trunc);
+    out << clean[0] << "\n";
+    for (std::size_t i = clean.size() - 1; i >= 5; --i) out << clean[i] << "\n";
+  }
+  FakeRunner second;
+  const auto summary = run_fault_loop(faults, second, options);
+  CHECK(second.ran.size() == 4);
+  CHECK(summary.complete());
+  CHECK(lines_of(options.output) == clean);
 }
