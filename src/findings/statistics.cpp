@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "dnnfi/findings.hpp"
@@ -19,7 +20,9 @@ Interval wilson_interval(double successes, double trials, double z, double popul
   const double denominator = 1 + z2 / n;
   const double center = (p + z2 / (2 * n)) / denominator;
   const double half = z / denominator * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n));
-  return Interval{std::max(0.0, center - half), std::min(1.0, center + half)};
+  // The interval always holds p; rounding must not push a bound past it (0 of n: low is 0
+  // exactly, n of n: high is 1), which charts would draw as a negative error bar.
+  return Interval{std::clamp(center - half, 0.0, p), std::clamp(center + half, p, 1.0)};
 }
 
 double normal_quantile(double confidence) {

@@ -40,6 +40,18 @@ TEST_CASE("Wilson intervals match hand-computed values and stay inside 0..1", "[
   CHECK(none.high == Approx(0.1172).margin(5e-4));
   const auto all = wilson_interval(50, 50, kZ99);
   CHECK(all.high == Approx(1.0));
+  // The interval holds the rate exactly, whatever the rounding (charts draw rate - low and
+  // high - rate as error bars, which must not be negative): 0 of n starts at 0, n of n ends at 1.
+  for (int n = 1; n <= 200; ++n) {
+    CHECK(wilson_interval(0, n, kZ99).low == 0.0);
+    CHECK(wilson_interval(n, n, kZ99).high == 1.0);
+    for (int k = 0; k <= n; k += 7) {
+      const auto ci = wilson_interval(k, n, kZ99);
+      const double p = static_cast<double>(k) / n;
+      CHECK(ci.low <= p);
+      CHECK(ci.high >= p);
+    }
+  }
   CHECK(all.low > 0.85);
   // The whole population sampled: no sampling error left.
   const auto census = wilson_interval(30, 100, kZ99, 100);
