@@ -42,14 +42,14 @@ TEST_CASE("Wilson intervals match hand-computed values and stay inside 0..1", "[
   CHECK(all.high == Approx(1.0));
   // The interval holds the rate exactly, whatever the rounding (charts draw rate - low and
   // high - rate as error bars, which must not be negative): 0 of n starts at 0, n of n ends at 1.
-  for (int n = 1; n <= 200; ++n) {
-    CHECK(wilson_interval(0, n, kZ99).low == 0.0);
-    CHECK(wilson_interval(n, n, kZ99).high == 1.0);
-    for (int k = 0; k <= n; k += 7) {
-      const auto ci = wilson_interval(k, n, kZ99);
-      const double p = static_cast<double>(k) / n;
-      CHECK(ci.low <= p);
-      CHECK(ci.high >= p);
+  for (int trials = 1; trials <= 200; ++trials) {
+    CHECK(wilson_interval(0, trials, kZ99).low == 0.0);
+    CHECK(wilson_interval(trials, trials, kZ99).high == 1.0);
+    for (int k = 0; k <= trials; k += 7) {
+      const auto interval = wilson_interval(k, trials, kZ99);
+      const double rate = static_cast<double>(k) / trials;
+      CHECK(interval.low <= rate);
+      CHECK(interval.high >= rate);
     }
   }
   CHECK(all.low > 0.85);
