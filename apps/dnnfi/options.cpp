@@ -41,6 +41,15 @@ void add_inference_options(CLI::App& app, InferenceOptions& inference) {
   app.add_flag("--use-cuda", inference.use_cuda, "run on the first CUDA device");
   app.add_option("--threads", inference.threads, "LibTorch intra- and inter-op threads (0: all cores)")
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--tf32", [&inference](const std::string& v) { inference.numerics.tf32 = v == "on"; },
+         "with --use-cuda: let cuDNN run convolutions in TF32 (on, as PyTorch does by default on Ampere "
+         "and newer GPUs) or not (off: full FP32, the default)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--emulate-tf32", inference.numerics.emulate_tf32,
+                 "round the inputs and weights of the conv layers matching this regex to TF32 before FP32 "
+                 "convolutions, in golden and faulty runs (e.g. '^layer3\\.' reproduces the published ResNet "
+                 "masked counts on the CPU)");
   app.add_option_function<std::int64_t>(
       "--images", [&inference](const std::int64_t& n) { inference.images = n; },
       "use only the first N test images (default: all)");

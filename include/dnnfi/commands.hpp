@@ -11,6 +11,7 @@
 #include "dnnfi/engine.hpp"
 #include "dnnfi/fault_list.hpp"
 #include "dnnfi/findings.hpp"
+#include "dnnfi/numerics.hpp"
 #include "dnnfi/settings.hpp"
 
 namespace dnnfi {
@@ -41,10 +42,13 @@ struct InferenceOptions {
   bool use_cuda = false;                        // Default: CPU
   int threads = 0;                              // intra- and inter-op threads; Default: 0 = all cores
   std::optional<std::int64_t> images;           // the first N test images; Default: all
+  Numerics numerics;                            // --tf32, --emulate-tf32; Default: FP32
 };
 
 // Validates `options`, sets LibTorch's thread counts (0 = all cores) and returns the device to
-// use; refuses --use-cuda clearly when this build's LibTorch has no CUDA.
+// use; refuses --use-cuda clearly when this build's LibTorch has no CUDA, and --tf32 on without
+// it. On CUDA it sets cuDNN's numerics: TF32 only with --tf32 on, deterministic algorithms and
+// no benchmark mode (a rerun gives the same counts).
 torch::Device setup_inference(const InferenceOptions& options);
 
 struct EvalResult {
@@ -74,6 +78,7 @@ struct CampaignOptions {
   Shard shard;                                  // --shard K/N; Default: 0/1
   std::size_t sample = 0;                       // --sample N faults spread over the list; Default: 0 = all
   EngineKind engine = EngineKind::kStaged;      // Default: staged
+  std::size_t stack = 0;                        // --stack, stacked engine; Default: 0, from the memory limit
   std::int64_t memory_limit = kDefaultMemoryLimit;   // Default: 4 GiB of cached activations
   NonFiniteRule non_finite = kDefaultNonFiniteRule;  // --non-finite; Default: argmax, the seed's
   std::optional<IterativeOptions> iterative;         // --margin: iterative SFI; Default: the whole list

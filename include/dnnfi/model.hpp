@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dnnfi/fault.hpp"
 #include "dnnfi/model_info.hpp"
+#include "dnnfi/numerics.hpp"
 
 namespace dnnfi {
 
@@ -32,9 +34,12 @@ std::vector<Layer> parameter_layers(const torch::jit::Module& module,
 
 class Model {
  public:
-  // Loads an export onto `device` in eval mode with gradients off. With `channels_last`
-  // 4-D weights (and the inputs the engines feed) use NHWC, oneDNN's native layout.
-  static Model load(const ModelFiles& files, const torch::Device& device, bool channels_last = true);
+  // Loads an export onto `device` in eval mode with gradients off, its --emulate-tf32 layers
+  // rewritten before anything runs (a TorchScript method keeps the graph of its first call).
+  // With `channels_last` 4-D weights (and the inputs the engines feed) use NHWC, oneDNN's
+  // native layout.
+  static Model load(const ModelFiles& files, const torch::Device& device, const Numerics& numerics = {},
+                    bool channels_last = true);
 
   const ModelInfo& info() const { return info_; }
   torch::jit::Module& module() { return module_; }
@@ -48,6 +53,12 @@ class Model {
   // Its bias, undefined when the layer has none.
   torch::Tensor bias(const std::string& layer) const;
 
+  // The layers whose convolutions round their operands to TF32 (--emulate-tf32), in order.
+  const std::vector<std::string>& tf32_layers() const { return tf32_list_; }
+  bool rounds_tf32(const std::string& layer) const { return tf32_layers_.count(layer) > 0; }
+  // A weight value as the layer's arithmetic sees it (rounded where TF32 is emulated).
+  float computed_value(const std::string& layer, float stored) const;
+
  private:
   Model(torch::jit::Module module, ModelInfo info, torch::Device device, bool channels_last);
   torch::jit::Module module_;
@@ -56,6 +67,8 @@ class Model {
   bool channels_last_;
   std::unordered_map<std::string, torch::Tensor> weights_, biases_;  // by module name
   std::unordered_map<std::string, torch::Tensor> params_;            // every parameter, by full name
+  std::vector<std::string> tf32_list_;                               // --emulate-tf32
+  std::unordered_set<std::string> tf32_layers_;
 };
 
 // A 0-dim view of one element of `tensor` by PyTorch index (whatever its memory format).

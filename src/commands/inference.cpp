@@ -1,4 +1,5 @@
 // `dnnfi eval` and `dnnfi layers`, and the inference set-up every command shares.
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -27,7 +28,13 @@ torch::Device setup_inference(const InferenceOptions& options) {
     // Only settable once per process; a second call (tests) keeps the first value.
   }
   spdlog::debug("threads: {} intra-op, {} inter-op", at::get_num_threads(), at::get_num_interop_threads());
-  if (!options.use_cuda) return torch::kCPU;
+  if (!options.use_cuda) {
+    if (options.numerics.tf32)
+      throw Error(ExitCode::kUsage,
+                  "--tf32 on needs --use-cuda (cuDNN's TF32); on the CPU, --emulate-tf32 REGEX rounds "
+                  "the chosen convolutions' operands as TF32 does");
+    return torch::kCPU;
+  }
   if (!torch::cuda::is_available())
     throw Error(ExitCode::kUsage,
                 torch::cuda::device_count() == 0 && !torch::hasCUDA()
@@ -36,16 +43,33 @@ torch::Device setup_inference(const InferenceOptions& options) {
                       "python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
                     : "--use-cuda: no CUDA device is visible (check nvidia-smi and "
                       "CUDA_VISIBLE_DEVICES)");
+  auto& context = at::globalContext();
+  context.setAllowTF32CuDNN(options.numerics.tf32);
+  context.setAllowTF32CuBLAS(false);
+  context.setDeterministicCuDNN(true);
+  context.setBenchmarkCuDNN(false);
   return torch::Device(torch::kCUDA, 0);
+}
+
+void place_on_device(Dataset& data, const Model& model) { data.images = model.prepare_input(data.images); }
+
+Model load_for_inference(const ModelFiles& files, const torch::Device& device,
+                         const InferenceOptions& inference) {
+  auto model = Model::load(files, device, inference.numerics);
+  if (const auto& layers = model.tf32_layers(); !layers.empty())
+    spdlog::info("TF32 emulated in {} convolution(s): {}", layers.size(), fmt::join(layers, ", "));
+  spdlog::info("numerics: {}", describe(inference.numerics));
+  return model;
 }
 
 EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& inference) {
   const auto device = setup_inference(inference);
   const auto work = resolve_workload(model_options);
-  auto model = Model::load(work.model.prepare(work.where), device);
+  auto model = load_for_inference(work.model.prepare(work.where), device, inference);
   const auto source = work.data();
-  const auto data = open_dataset(source, inference.images);
+  auto data = open_dataset(source, inference.images);
   check_model_fits(model, data, source.path.string());
+  place_on_device(data, model);
   const auto start = std::chrono::steady_clock::now();
   torch::InferenceMode guard;
   EvalResult result;

@@ -47,7 +47,7 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
   p.non_finite_rule = std::string(to_string(options.non_finite));
   p.batch_size = inference.batch_size;
   p.device = inference.use_cuda ? "cuda" : "cpu";
-  p.numerics = "fp32";
+  p.numerics = describe(inference.numerics);
   p.engine = std::string(to_string(options.engine));
   p.threads = at::get_num_threads();
   p.shard = options.shard;
@@ -168,10 +168,11 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto model = Model::load(*files, device);
+  auto model = load_for_inference(*files, device, inference);
   const auto source = work.data();
-  const auto data = open_dataset(source, inference.images);
+  auto data = open_dataset(source, inference.images);
   check_model_fits(model, data, source.path.string());
+  place_on_device(data, model);
   provenance.model_sha256 =
       work.entry && work.entry->sha256.size() == 64 ? work.entry->sha256 : sha256_of_path(files->torchscript);
   provenance.dataset = work.options.data ? work.options.data->string() : work.entry->dataset + " (zoo)";
@@ -188,6 +189,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   engine_options.memory_limit = options.memory_limit;
   engine_options.stop = options.stop;
   engine_options.non_finite = options.non_finite;
+  engine_options.stack = options.stack;
   auto engine = make_engine(options.engine, model, data, engine_options);
   spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
                 seconds_since(t1));

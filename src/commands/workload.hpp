@@ -26,4 +26,13 @@ Workload resolve_workload(const ModelOptions& options);
 // fit; images that do not fit the model are an InputError naming the data.
 void check_model_fits(Model& model, const Dataset& data, const std::string& data_label);
 
+// Moves the test set's images to the model's device, in its memory format, once: batches are
+// then views of it, with no copy per batch and fault.
+void place_on_device(Dataset& data, const Model& model);
+
+// Loads the model for inference on `device` with the numerics `inference` asks for (its
+// --emulate-tf32 layers rewritten), and says in the log which numerics are in force.
+Model load_for_inference(const ModelFiles& files, const torch::Device& device,
+                         const InferenceOptions& inference);
+
 }  // namespace dnnfi

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dnnfi/errors.hpp"
+#include "dnnfi/numerics.hpp"
 
 namespace dnnfi {
 
@@ -94,14 +95,20 @@ torch::jit::Module load_module(const std::filesystem::path& file, const torch::D
   }
 }
 
-Model Model::load(const ModelFiles& files, const torch::Device& device, bool channels_last) {
+Model Model::load(const ModelFiles& files, const torch::Device& device, const Numerics& numerics,
+                  bool channels_last) {
   auto module = load_module(files.torchscript, device);
   ModelInfo info = files.info.empty() ? discover_model_info(module, files.torchscript.stem().string())
                                       : read_model_info(files.info);
   // Run graphs as exported: no profiling-driven rewrites that could change kernels between
   // the golden and the faulty passes.
   torch::jit::setGraphExecutorOptimize(false);
-  return Model(std::move(module), std::move(info), device, channels_last);
+  Model model(std::move(module), std::move(info), device, channels_last);
+  if (!numerics.emulate_tf32.empty()) {
+    model.tf32_list_ = emulate_tf32(model.module_, model.info_, numerics.emulate_tf32);
+    model.tf32_layers_.insert(model.tf32_list_.begin(), model.tf32_list_.end());
+  }
+  return model;
 }
 
 torch::Tensor Model::prepare_input(const torch::Tensor& batch) const {
@@ -120,6 +127,10 @@ torch::Tensor Model::weight(const std::string& layer) const {
 torch::Tensor Model::bias(const std::string& layer) const {
   auto it = biases_.find(layer);
   return it == biases_.end() ? torch::Tensor() : it->second;
+}
+
+float Model::computed_value(const std::string& layer, float stored) const {
+  return rounds_tf32(layer) ? round_tf32(stored) : stored;
 }
 
 torch::Tensor element(torch::Tensor tensor, const std::vector<std::int64_t>& index) {

@@ -16,9 +16,10 @@ struct ZooModel {
   Model model;
   Dataset data;
 
-  ZooModel(const std::string& name, std::int64_t images)
+  ZooModel(const std::string& name, std::int64_t images, const Numerics& numerics = {},
+           const torch::Device& device = torch::kCPU)
       : entry(find_model(name, "cifar10")),
-        model(Model::load(zoo_model_files(entry, where), torch::kCPU)),
+        model(Model::load(zoo_model_files(entry, where), device, numerics)),
         data(open_dataset(zoo_test_set(entry, where), images)) {}
 
   static ZooModel& resnet20() {
