@@ -96,12 +96,17 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       ->capture_default_str();
   cmd->add_option("--engine", opts->engine,
                   one_of(engine_kind_names()) +
-                      " (staged restarts each fault from cached golden activations; naive runs the whole "
+                      " (staged restarts each fault from cached golden activations; stacked also runs "
+                      "several faults of one layer as one batch after it, for GPUs; naive runs the whole "
                       "network per fault, the reference)")
       ->capture_default_str()
       ->check(CLI::IsMember(engine_kind_names()));
-  cmd->add_option("--memory-limit", opts->memory, "budget for cached activations (K/M/G)")
+  cmd->add_option("--memory-limit", opts->memory,
+                  "budget for cached activations (K/M/G), in device memory with --use-cuda")
       ->capture_default_str();
+  cmd->add_option("--stack", opts->campaign.stack,
+                  "stacked engine: faults per batch (default: as many as a quarter of --memory-limit holds, "
+                  "at most 64)");
   cmd->add_option("--non-finite", opts->non_finite,
                   "images with NaN/Inf logits: argmax (critical iff PyTorch's argmax differs from golden's, "
                   "as the seed's campaigns) or critical (always)")

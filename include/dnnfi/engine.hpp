@@ -20,11 +20,12 @@
 namespace dnnfi {
 
 enum class EngineKind {
-  kNaive,   // full inference of every batch for every fault (the reference)
-  kStaged,  // restart from cached golden activations at the faulty layer's stage
+  kNaive,    // full inference of every batch for every fault (the reference)
+  kStaged,   // restart from cached golden activations at the faulty layer's stage
+  kStacked,  // staged, with the faulty activations of several faults of one layer in one batch
 };
-inline constexpr Named<EngineKind> kEngineKindNames[] = {{EngineKind::kNaive, "naive"},
-                                                         {EngineKind::kStaged, "staged"}};
+inline constexpr Named<EngineKind> kEngineKindNames[] = {
+    {EngineKind::kNaive, "naive"}, {EngineKind::kStaged, "staged"}, {EngineKind::kStacked, "stacked"}};
 std::optional<EngineKind> parse_engine_kind(std::string_view text);
 std::string_view to_string(EngineKind kind);
 std::vector<std::string> engine_kind_names();
@@ -33,6 +34,9 @@ struct EngineOptions {
   std::int64_t batch_size = kDefaultBatchSize;       // Default: 128
   std::int64_t memory_limit = kDefaultMemoryLimit;   // bytes of cached activations; Default: 4 GiB
   NonFiniteRule non_finite = kDefaultNonFiniteRule;  // images with NaN/Inf logits; Default: argmax
+  // Stacked engine: the most faults whose activations share one batch; Default: 0, as many as a
+  // quarter of memory_limit holds (the golden cache keeps the rest), at most 64.
+  std::size_t stack = 0;
   // Set asynchronously (Ctrl-C): an engine that reports faults in groups abandons the unfinished
   // group instead of completing it; those faults were never reported, so a resumed campaign
   // reruns them. Default: none.
@@ -62,8 +66,8 @@ Counts evaluate_fault(Engine& engine, const Fault& fault);
 
 // The model and data set must outlive the engine. Images are batched in order, the last
 // batch holding the remainder, identically for golden and faulty passes. This alone decides
-// what runs: the staged engine when the model is a verified plain sequence of stages, else
-// the naive engine (said once in the log).
+// what runs: the staged (or stacked) engine when the model is a verified plain sequence of
+// stages, else the naive engine (said once in the log).
 std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data,
                                     const EngineOptions& options);
 

@@ -25,9 +25,9 @@ std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset
                                     const EngineOptions& options) {
   check_batch_size(options.batch_size);
   check_memory_limit(options.memory_limit);
-  if (kind == EngineKind::kStaged) {
+  if (kind == EngineKind::kStaged || kind == EngineKind::kStacked) {
     if (auto plan = StagePlan::build(model, data, options.batch_size))
-      return make_staged_engine(model, data, options, std::move(*plan));
+      return make_staged_engine(model, data, options, std::move(*plan), kind == EngineKind::kStacked);
     spdlog::warn(
         "{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",
         model.info().name);

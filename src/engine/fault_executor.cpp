@@ -1,25 +1,38 @@
 #include "fault_executor.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "batches.hpp"
+#include "dnnfi/numerics.hpp"
 
 namespace dnnfi {
 
+bool FaultExecutor::changes_weight(const Fault& fault) const {
+  const float original = element(model_.weight(fault.layer), fault.index).to(torch::kCPU).item<float>();
+  const float faulty = apply_fault(original, fault.bits, fault.model);
+  return float_bits(model_.computed_value(fault.layer, faulty)) !=
+         float_bits(model_.computed_value(fault.layer, original));
+}
+
 void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts) {
-  // Faulty value of each fault's weight; a fault that leaves its bits unchanged is masked.
-  const auto weight = model_.weight(faults[0].layer);
+  // Faulty value of each fault's weight; a fault that leaves its bits unchanged, as the layer's
+  // arithmetic sees them (TF32 emulated: rounded), is masked.
+  const auto& layer = faults[0].layer;
+  const auto weight = model_.weight(layer);
   std::vector<std::size_t> live;
   std::vector<float> faulty(n);
   for (std::size_t r = 0; r < n; ++r) {
     const float original = element(weight, faults[r].index).to(torch::kCPU).item<float>();
     faulty[r] = apply_fault(original, faults[r].bits, faults[r].model);
-    if (float_bits(faulty[r]) == float_bits(original)) {
+    if (float_bits(model_.computed_value(layer, faulty[r])) ==
+        float_bits(model_.computed_value(layer, original))) {
       counts[r] += classify(cache_.logits(), cache_.logits(), rule_);  // every image as golden: masked
     } else {
       live.push_back(r);
     }
   }
   if (live.empty()) return;
-  const FaultSite site = plan_.site_of(faults[0].layer);
+  const FaultSite site = plan_.site_of(layer);
   if (site.splice) {
     evaluate_spliced(faults, live, faulty, site, counts);
   } else {
@@ -43,7 +56,7 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
       x = plan_[s].module(x);
       executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
     }
-    const auto logits = propagate(x, site.stage + 1, c, length);
+    const auto logits = propagate(x, site.stage + 1, c, length, 1).front();
     counts[0] += classify(golden_batch, logits.defined() ? logits : golden_batch, rule_);
   });
 }
@@ -64,6 +77,7 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
     index[0] = static_cast<std::int64_t>(j);  // row j holds that fault's output channel
     store_bits(element(rows_weight, index), faulty[live[j]]);
   }
+  if (model_.rounds_tf32(layer)) rows_weight = round_tf32(rows_weight);  // as the module's conv does
   auto bias = model_.bias(layer);
   if (bias.defined()) bias = bias.index_select(0, row_index);
   const auto& g = model_.info().convs.at(layer);
@@ -75,53 +89,130 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     const auto golden_batch = golden.narrow(0, offset, length);
     const auto& c = cache_.batches()[b++];
-    const auto input = stage.residual ? cache_.main_input(site.stage, site.child, c) : c.stage_in[site.stage];
+    auto input = stage.residual ? cache_.main_input(site.stage, site.child, c) : c.stage_in[site.stage];
+    if (model_.rounds_tf32(layer)) input = round_tf32(input);
     const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
     const auto channels = at::conv2d(input, rows_weight, bias, g.stride, g.padding, g.dilation, g.groups);
     executed_macs_ += channel_macs * static_cast<double>(rows.size()) * static_cast<double>(length);
+    std::vector<std::size_t> differing;  // j of the faults whose channel differs from golden
     for (std::size_t j = 0; j < live.size(); ++j) {
-      const auto channel = channels.narrow(1, static_cast<std::int64_t>(j), 1);
-      const std::int64_t o = rows[j];
-      torch::Tensor logits;
-      if (bit_equal(channel, golden_out.narrow(1, o, 1))) {
+      if (bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1), golden_out.narrow(1, rows[j], 1))) {
         ++early_exits_;
+        counts[live[j]] += classify(golden_batch, golden_batch, rule_);
       } else {
-        auto out = golden_out.clone();
-        out.narrow(1, o, 1).copy_(channel);
-        logits = stage.residual ? finish_residual(site, out, c, length)
-                                : propagate(out, site.stage + 1, c, length);
+        differing.push_back(j);
       }
-      counts[live[j]] += classify(golden_batch, logits.defined() ? logits : golden_batch, rule_);
+    }
+    // Up to stack_ faulty outputs of the layer, one per slice of a stacked batch, go on together.
+    for (std::size_t first = 0; first < differing.size(); first += stack_) {
+      const std::size_t k = std::min(stack_, differing.size() - first);
+      auto out = torch::cat(std::vector<torch::Tensor>(k, golden_out))
+                     .contiguous(golden_out.suggest_memory_format());
+      for (std::size_t i = 0; i < k; ++i) {
+        const auto j = differing[first + i];
+        out.narrow(0, static_cast<std::int64_t>(i) * length, length)
+            .narrow(1, rows[j], 1)
+            .copy_(channels.narrow(1, static_cast<std::int64_t>(j), 1));
+      }
+      const auto logits = stage.residual ? finish_residual(site, out, c, length, k)
+                                         : propagate(out, site.stage + 1, c, length, k);
+      for (std::size_t i = 0; i < k; ++i)
+        counts[live[differing[first + i]]] +=
+            classify(golden_batch, logits[i].defined() ? logits[i] : golden_batch, rule_);
     }
   });
 }
 
-// The rest of a residual stage after its main child `site.child` produced `y`, then the stages
-// after it.
-torch::Tensor FaultExecutor::finish_residual(const FaultSite& site, torch::Tensor y, const BatchCache& c,
-                                             std::int64_t length) {
+// The rest of a residual stage after its main child `site.child` produced `y` (k slices of
+// `length` images), then the stages after it.
+std::vector<torch::Tensor> FaultExecutor::finish_residual(const FaultSite& site, torch::Tensor y,
+                                                          const BatchCache& c, std::int64_t length,
+                                                          std::size_t k) {
   auto& body = *plan_[site.stage].residual;
   for (std::size_t j = site.child + 1; j < body.main.size(); ++j) {
-    y = body.main[j](y);
-    executed_macs_ += plan_.layer_macs(body.main_names[j]) * static_cast<double>(length);
+    y = run_stacked(body.main[j], y, k, length, c);
+    executed_macs_ += plan_.layer_macs(body.main_names[j]) * static_cast<double>(k * length);
   }
-  const auto x = body.post(y + body.shortcut(c.stage_in[site.stage]));
-  return propagate(x, site.stage + 1, c, length);
+  auto shortcut = body.shortcut(c.stage_in[site.stage]);  // golden: the same for every slice
+  if (k > 1)
+    shortcut = torch::cat(std::vector<torch::Tensor>(k, shortcut)).contiguous(y.suggest_memory_format());
+  return propagate(body.post(y + shortcut), site.stage + 1, c, length, k);
 }
 
-// Faulty logits from `x`, the input of stage `next`; undefined when a later cached stage input
-// is bit-identical to golden (the batch is masked as a whole).
-torch::Tensor FaultExecutor::propagate(torch::Tensor x, std::size_t next, const BatchCache& c,
-                                       std::int64_t length) {
+// Faulty logits of each of the k slices of `x` (`length` images each), the input of stage
+// `next`; a slice's are undefined when a later cached stage input is bit-identical to golden
+// (its batch is masked as a whole), and it leaves the stack there.
+std::vector<torch::Tensor> FaultExecutor::propagate(torch::Tensor x, std::size_t next, const BatchCache& c,
+                                                    std::int64_t length, std::size_t k) {
+  std::vector<torch::Tensor> logits(k);
+  std::vector<std::size_t> alive(k);
+  for (std::size_t i = 0; i < k; ++i) alive[i] = i;
+  const auto slice = [&](const torch::Tensor& t, std::size_t i) {
+    return t.narrow(0, static_cast<std::int64_t>(i) * length, length);
+  };
   for (;; ++next) {
-    if (next < plan_.size() && plan_[next].input_cached && bit_equal(x, c.stage_in[next])) {
-      ++early_exits_;
-      return {};
+    if (next < plan_.size() && plan_[next].input_cached) {
+      std::vector<std::size_t> kept;
+      std::vector<torch::Tensor> parts;
+      for (std::size_t i = 0; i < alive.size(); ++i) {
+        if (bit_equal(slice(x, i), c.stage_in[next])) {
+          ++early_exits_;
+        } else {
+          kept.push_back(alive[i]);
+          parts.push_back(slice(x, i));
+        }
+      }
+      if (kept.empty()) return logits;
+      if (kept.size() < alive.size()) {
+        x = torch::cat(parts).contiguous(x.suggest_memory_format());
+        alive = std::move(kept);
+      }
     }
-    if (next >= plan_.size()) return x;
-    x = plan_[next].module(x);
-    executed_macs_ += plan_.stage_macs(next) * static_cast<double>(length);
+    if (next >= plan_.size()) {
+      for (std::size_t i = 0; i < alive.size(); ++i) logits[alive[i]] = slice(x, i);
+      return logits;
+    }
+    x = run_stacked(plan_[next].module, x, alive.size(), length, c);
+    executed_macs_ += plan_.stage_macs(next) * static_cast<double>(alive.size() * length);
   }
+}
+
+// step(x) for k slices of `length` images: one call when a stack of that many images is verified
+// to give every slice the bits it gets alone, else slice by slice.
+torch::Tensor FaultExecutor::run_stacked(Step& step, const torch::Tensor& x, std::size_t k,
+                                         std::int64_t length, const BatchCache& c) {
+  if (k == 1 || stack_verified(k, length, c)) return step(x);
+  std::vector<torch::Tensor> parts;
+  for (std::size_t i = 0; i < k; ++i)
+    parts.push_back(step(x.narrow(0, static_cast<std::int64_t>(i) * length, length)));
+  return torch::cat(parts).contiguous(parts.front().suggest_memory_format());
+}
+
+// Kernels are chosen by batch size (oneDNN switches around 121-124 images): a stack of k
+// batches may take another than one batch alone. Checked once per stack size, on this batch's
+// golden activations, from the first cached stage to the logits, stage by stage.
+bool FaultExecutor::stack_verified(std::size_t k, std::int64_t length, const BatchCache& c) {
+  const std::int64_t images = static_cast<std::int64_t>(k) * length;
+  if (auto it = stack_verified_.find(images); it != stack_verified_.end()) return it->second;
+  std::size_t s = 0;
+  while (s < plan_.size() && !plan_[s].input_cached) ++s;
+  bool same = s < plan_.size();
+  if (same) {
+    auto alone = c.stage_in[s].clone();
+    auto stacked = torch::cat(std::vector<torch::Tensor>(k, alone)).contiguous(alone.suggest_memory_format());
+    for (; s < plan_.size() && same; ++s) {
+      alone = plan_[s].module(alone);
+      stacked = plan_[s].module(stacked);
+      for (std::size_t i = 0; i < k && same; ++i)
+        same = bit_equal(stacked.narrow(0, static_cast<std::int64_t>(i) * length, length), alone);
+    }
+  }
+  if (!same)
+    spdlog::debug(
+        "stacked engine: a stack of {} images computes differently from {} alone; those run one by one",
+        images, length);
+  stack_verified_.emplace(images, same);
+  return same;
 }
 
 }  // namespace dnnfi

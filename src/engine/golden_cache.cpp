@@ -29,7 +29,8 @@ GoldenCache::GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std
     : model_(model), data_(data), plan_(plan), batch_(batch) {
   torch::InferenceMode inference;
   BatchCache probe;
-  golden_batch_pass(device_batch(data_, model_, 0, std::min<std::int64_t>(1, data_.size())), &probe);
+  golden_batch_pass(device_batch(data_, model_, 0, std::min<std::int64_t>(1, data_.size())), &probe,
+                    &largest_activation_);
   const std::int64_t per_image = std::max<std::int64_t>(bytes_of(probe), 1);
   const std::int64_t batches = std::max<std::int64_t>(1, memory_limit / (per_image * batch_));
   chunk_ = std::max<std::int64_t>(1, std::min(data_.size(), batches * batch_));
@@ -42,7 +43,10 @@ std::int64_t GoldenCache::chunk_length(std::size_t chunk) const {
   return std::min(chunk_, data_.size() - chunk_start(chunk));
 }
 
-torch::Tensor GoldenCache::golden_batch_pass(torch::Tensor x, BatchCache* cache) {
+torch::Tensor GoldenCache::golden_batch_pass(torch::Tensor x, BatchCache* cache, std::int64_t* largest) {
+  const auto note = [largest](const torch::Tensor& t) {
+    if (largest) *largest = std::max(*largest, t.numel() * static_cast<std::int64_t>(t.element_size()));
+  };
   if (cache) {
     cache->stage_in.assign(plan_.size(), {});
     cache->conv_out.assign(plan_.size(), {});
@@ -50,6 +54,7 @@ torch::Tensor GoldenCache::golden_batch_pass(torch::Tensor x, BatchCache* cache)
   for (std::size_t s = 0; s < plan_.size(); ++s) {
     auto& stage = plan_[s];
     if (cache && stage.input_cached) cache->stage_in[s] = x;
+    note(x);
     if (stage.residual) {
       if (cache) cache->conv_out[s].assign(stage.residual->main.size(), {});
       x = stage.residual->run(x, cache ? &cache->conv_out[s] : nullptr);
@@ -57,6 +62,7 @@ torch::Tensor GoldenCache::golden_batch_pass(torch::Tensor x, BatchCache* cache)
       x = stage.module(x);
     }
   }
+  note(x);
   return x;
 }
 

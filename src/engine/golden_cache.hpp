@@ -50,9 +50,11 @@ class GoldenCache {
   torch::Tensor golden_logits();
   // The most bytes of activations held at once.
   std::int64_t peak_bytes() const { return peak_bytes_; }
+  // Bytes of the largest stage input or output of one image.
+  std::int64_t largest_activation() const { return largest_activation_; }
 
  private:
-  torch::Tensor golden_batch_pass(torch::Tensor x, BatchCache* cache);
+  torch::Tensor golden_batch_pass(torch::Tensor x, BatchCache* cache, std::int64_t* largest = nullptr);
 
   Model& model_;
   const Dataset& data_;
@@ -64,6 +66,7 @@ class GoldenCache {
   std::vector<torch::Tensor> golden_parts_;  // [chunk]
   torch::Tensor golden_;                     // all images, once every chunk has been passed
   std::int64_t peak_bytes_ = 0;
+  std::int64_t largest_activation_ = 0;
 };
 
 }  // namespace dnnfi

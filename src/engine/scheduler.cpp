@@ -21,9 +21,17 @@ void run_schedule(const std::vector<Fault>& faults, ChunkedWork& work, const Eng
   const bool single_chunk = work.chunk_count() == 1;
   auto stopping = [&] { return !single_chunk && stop != nullptr && stop->load(); };
   const std::size_t group = single_chunk ? faults.size() : std::max<std::size_t>(limits.group, 1);
-  for (std::size_t first = 0; first < faults.size(); first += group) {
-    const std::size_t last = std::min(faults.size(), first + group);
+  for (std::size_t first = 0, last = 0; first < faults.size(); first = last) {
+    std::size_t inferred = 0;
+    while (last < faults.size() && (inferred < group || !work.needs_inference(faults[last])))
+      inferred += work.needs_inference(faults[last++]) ? 1 : 0;
     std::vector<Counts> counts(last - first);
+    if (inferred == 0) {  // nothing to compute: reported at once
+      const auto unchanged = work.unchanged_counts();
+      for (std::size_t i = first; i < last; ++i)
+        if (!done(i, unchanged)) return;
+      continue;
+    }
     for (std::size_t chunk = 0; chunk < work.chunk_count(); ++chunk) {
       if (stopping()) return;  // the group is abandoned, not reported
       work.load_chunk(chunk);

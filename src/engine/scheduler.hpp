@@ -21,12 +21,18 @@ class ChunkedWork {
   virtual bool shares_runs(const Fault& fault) const = 0;
   // Adds the held chunk's counts of faults[0..n), one run, to counts[0..n).
   virtual void evaluate(const Fault* faults, std::size_t n, Counts* counts) = 0;
+  // False for a fault that changes nothing the network computes with (a stuck-at bit already
+  // at its value, a bit that TF32 rounding drops): masked everywhere, no inference needed.
+  virtual bool needs_inference(const Fault& fault) const = 0;
+  // The counts of such a fault over the whole test set.
+  virtual Counts unchanged_counts() = 0;
 };
 
 struct ScheduleLimits {
   // With several chunks, faults go in groups that sweep the chunks once and are reported when
   // the group is complete. One sweep's golden passes cost about one naive fault; 64 faults
-  // share it, so rows still reach the results file every few dozen faults.
+  // that need inference share it, so rows still reach the results file every few dozen faults.
+  // Faults that need none ride along; a group of them alone sweeps nothing.
   std::size_t group = 64;
   // Faults of one layer in one run: on oneDNN a conv with up to 8 output channels costs about
   // what a one-channel conv costs.

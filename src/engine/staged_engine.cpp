@@ -10,22 +10,40 @@
 namespace dnnfi {
 namespace {
 
+// A stacked engine leaves a quarter of the memory limit to its stacks.
+std::int64_t cache_limit(const EngineOptions& options, bool stacked) {
+  return stacked ? options.memory_limit - options.memory_limit / 4 : options.memory_limit;
+}
+
 class StagedEngine final : public Engine, private ChunkedWork {
  public:
-  StagedEngine(Model& model, const Dataset& data, const EngineOptions& options, StagePlan plan)
-      : plan_(std::move(plan)),
-        cache_(model, data, plan_, options.batch_size, options.memory_limit),
+  StagedEngine(Model& model, const Dataset& data, const EngineOptions& options, StagePlan plan, bool stacked)
+      : kind_(stacked ? EngineKind::kStacked : EngineKind::kStaged),
+        plan_(std::move(plan)),
+        cache_(model, data, plan_, options.batch_size, cache_limit(options, stacked)),
         executor_(model, plan_, cache_, options.batch_size, options.non_finite),
-        stop_(options.stop) {}
+        rule_(options.non_finite),
+        stop_(options.stop) {
+    if (!stacked) return;
+    // A stack's batch passes through a stage with about three tensors of its size alive.
+    const std::int64_t per_fault =
+        3 * options.batch_size * std::max<std::int64_t>(cache_.largest_activation(), 1);
+    const auto budget =
+        static_cast<std::size_t>(std::max<std::int64_t>(1, (options.memory_limit / 4) / per_fault));
+    const std::size_t stack = options.stack > 0 ? options.stack : std::min<std::size_t>(budget, 64);
+    executor_.set_stack(stack);
+    limits_.run = std::max(limits_.run, stack);
+    spdlog::info("stacked engine: up to {} faults of one layer per batch", stack);
+  }
 
-  std::string name() const override { return std::string(to_string(EngineKind::kStaged)); }
+  std::string name() const override { return std::string(to_string(kind_)); }
   torch::Tensor golden_logits() override { return cache_.golden_logits(); }
   double executed_macs() const override { return executor_.executed_macs(); }
   std::int64_t cache_bytes() const override { return cache_.peak_bytes(); }
 
   void run(const std::vector<Fault>& faults, const Done& done) override {
     torch::InferenceMode inference;
-    run_schedule(faults, *this, done, stop_);
+    run_schedule(faults, *this, done, stop_, limits_);
     spdlog::debug("staged engine: {} batches masked early", executor_.early_exits());
   }
 
@@ -36,18 +54,26 @@ class StagedEngine final : public Engine, private ChunkedWork {
   void evaluate(const Fault* faults, std::size_t n, Counts* counts) override {
     executor_.evaluate(faults, n, counts);
   }
+  bool needs_inference(const Fault& fault) const override { return executor_.changes_weight(fault); }
+  Counts unchanged_counts() override {
+    const auto golden = cache_.golden_logits();
+    return classify(golden, golden, rule_);
+  }
 
+  EngineKind kind_;
   StagePlan plan_;
   GoldenCache cache_;
   FaultExecutor executor_;
+  NonFiniteRule rule_;
   const std::atomic<bool>* stop_;
+  ScheduleLimits limits_;
 };
 
 }  // namespace
 
 std::unique_ptr<Engine> make_staged_engine(Model& model, const Dataset& data, const EngineOptions& options,
-                                           StagePlan plan) {
-  return std::make_unique<StagedEngine>(model, data, options, std::move(plan));
+                                           StagePlan plan, bool stacked) {
+  return std::make_unique<StagedEngine>(model, data, options, std::move(plan), stacked);
 }
 
 }  // namespace dnnfi

@@ -111,6 +111,33 @@ TEST_CASE("faults of one layer sharing a conv for their channels match the naive
   }
 }
 
+TEST_CASE("the stacked engine gives the staged engine's counts, whatever the stack size", "[engine][model]") {
+  auto& r = ResNet20::get();
+  // Runs of one layer (stacks of several faults, slices leaving the stack early) and faults of
+  // every layer; 300 images: stacks of full batches and of the 44-image remainder.
+  auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  std::vector<Fault> faults;
+  for (const auto& f : published.faults)
+    if ((f.layer == "layer1.2.conv1" || f.layer == "layer3.0.conv2") && faults.size() < 24)
+      faults.push_back(f);
+  for (const auto& f : faults_of_every_layer()) faults.push_back(f);
+  auto staged = make_engine(EngineKind::kStaged, r.model, r.data, EngineOptions{});
+  const auto expected = run_all(*staged, faults, FaultModel::kBitFlip);
+  for (std::size_t stack : {3, 0}) {
+    EngineOptions options;
+    options.stack = stack;
+    auto stacked = make_engine(EngineKind::kStacked, r.model, r.data, options);
+    REQUIRE(stacked->name() == "stacked");
+    const auto got = run_all(*stacked, faults, FaultModel::kBitFlip);
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+      INFO("stack " << stack << ": " << faults[i].layer << " " << format_index(faults[i].index) << " bit "
+                    << format_bits(faults[i].bits));
+      CHECK(got[i] == expected[i]);
+    }
+    CHECK(stacked->executed_macs() == staged->executed_macs());  // the same work, batched differently
+  }
+}
+
 TEST_CASE("a stuck-at fault that leaves its weight's bits unchanged runs nothing and is masked",
           "[engine][model]") {
   auto& r = ResNet20::get();

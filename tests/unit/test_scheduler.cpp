@@ -1,4 +1,5 @@
 // The staged engine's scheduler on its own: a fake test set of chunks, no model.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <optional>
@@ -22,6 +23,8 @@ class FakeWork : public ChunkedWork {
     log.push_back("load " + std::to_string(chunk));
   }
   bool shares_runs(const Fault& fault) const override { return fault.layer != "alone"; }
+  bool needs_inference(const Fault& fault) const override { return fault.layer != "unchanged"; }
+  Counts unchanged_counts() override { return Counts{30, 30, 0, 0, 0}; }
   void evaluate(const Fault* faults, std::size_t n, Counts* counts) override {
     runs.push_back(n);
     std::string entry = "run";
@@ -127,4 +130,28 @@ TEST_CASE("a stop request does not cut short a single-chunk campaign's current r
   Reports reports;
   run_schedule(faults_of({"a", "a", "b"}), work, reports.done(), &stop);
   CHECK(reports.order == std::vector<std::size_t>{0, 1, 2});
+}
+
+TEST_CASE("faults that need no inference ride along in a group; a group of them alone loads no chunk",
+          "[scheduler]") {
+  FakeWork work(3);
+  Reports reports;
+  ScheduleLimits limits;
+  limits.group = 1;
+  run_schedule(faults_of({"a", "unchanged", "unchanged", "b"}), work, reports.done(), nullptr, limits);
+  // Two groups, [a, unchanged, unchanged] and [b], so two sweeps of three chunks.
+  CHECK(std::count(work.log.begin(), work.log.end(), "load 0") == 2);
+  CHECK(std::vector<std::string>(work.log.begin(), work.log.begin() + 4) ==
+        std::vector<std::string>{"load 0", "run 0", "run 1 2", "load 1"});
+  CHECK(work.log.size() == 3 * 3 + 2 * 3);
+  CHECK(reports.order == std::vector<std::size_t>{0, 1, 2, 3});
+
+  for (std::size_t chunks : {1, 3}) {
+    FakeWork idle(chunks);
+    Reports only_unchanged;
+    run_schedule(faults_of({"unchanged", "unchanged"}), idle, only_unchanged.done(), nullptr, limits);
+    CHECK(idle.log.empty());
+    CHECK(only_unchanged.order == std::vector<std::size_t>{0, 1});
+    CHECK(only_unchanged.counts[1] == Counts{30, 30, 0, 0, 0});
+  }
 }
