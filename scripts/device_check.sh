@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# The GPU check of dnnfi, in one go on a machine with an NVIDIA GPU, a CUDA pip PyTorch for
+# python3, CMake and nvcc, but maybe no network: run at the repository root with third_party/
+# (scripts/vendor_deps.sh) and device-bundle/ (scripts/device_bundle.sh) copied beside it.
+# Steps, each timed and under a timeout (the whole check keeps within BUDGET_S; a failed step is
+# recorded and the next one runs):
+#   the GPU (nvidia-smi); the build (scripts/build_cuda.sh, all cores); the unit tests tagged
+#   [device]; `dnnfi eval --use-cuda` (expects 91.48% +-0.02); 41 faults spread over the
+#   published ResNet20 list, all 10,000 images, with --engine naive, staged and stacked (critical
+#   counts within 1 of the bundle's CPU reference, masked/non-critical/critical identical between
+#   the GPU engines); the stacked engine on 300 faults; the staged engine on the 41 with --tf32 on.
+# For each campaign: wall time, fault-images/s, time per fault, GPU memory peak (nvidia-smi every
+# 0.5 s) and the time the whole 16,627-fault list would take. Everything goes to
+# $OUT/device_check.txt (default OUT: device-check-out), with each step's output, log and results.
+#   scripts/device_check.sh [BUILD_DIR]   (default build-cuda)
+# Environment: OUT, BUDGET_S (default 540), PYTHON (default python3), BUNDLE (default
+# device-bundle), SKIP_BUILD=1 (use BUILD_DIR as it is), DEVICE=cpu and IMAGES=N (try the script
+# on a machine without a GPU: no --use-cuda, the first N images; the checks then fail).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-cuda}
+out=${OUT:-device-check-out}
+bundle=${BUNDLE:-device-bundle}
+python=${PYTHON:-python3}
+budget=${BUDGET_S:-540}
+reserve=15                 # seconds kept for the summary
+list_size=16627            # faults in the published ResNet20 list
+expected_accuracy=91.48    # % top-1 of ResNet20 on the CIFAR-10 test set (CPU)
+
+for f in weights/ResNet20.th data/cifar-10-batches-bin/test_batch.bin seed/ResNet20_FL.csv cpu_sample41.csv; do
+  [ -f "$bundle/$f" ] || { echo "device_check: $bundle/$f is missing: run scripts/device_bundle.sh on the CPU machine and carry $bundle/" >&2; exit 1; }
+done
+python=$(command -v "$python") || { echo "device_check: Python interpreter '${PYTHON:-python3}' not found (set PYTHON)" >&2; exit 1; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+bundle=$(cd "$bundle" && pwd)
+report=$out/device_check.txt
+: > "$report"
+say() { echo "$*" | tee -a "$report"; }
+
+cuda=(--use-cuda)
+images=()
+if [ "${DEVICE:-cuda}" = cpu ]; then cuda=(); fi
+if [ -n "${IMAGES:-}" ]; then images=(--images "$IMAGES"); fi
+n_images=${IMAGES:-10000}
+
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+export DNNFI_HOME=$home/home DNNFI_WEIGHTS_DIR=$bundle/weights DNNFI_DATA_DIR=$bundle/data DNNFI_PYTHON=$python
+deadline=$((SECONDS + budget))
+
+# Per step: its status, wall seconds and GPU memory peak; per campaign also its figures.
+declare -A status wall peak faults campaign_s rate
+steps=() failures=0
+
+# step NAME CAP_S COMMAND...: COMMAND under a timeout (CAP_S, or less when the budget is short),
+# stdout in $out/NAME.txt, stderr in $out/NAME.log, nvidia-smi's memory readings in NAME.mem.
+step() {
+  local name=$1 cap=$2
+  shift 2
+  steps+=("$name")
+  local left=$((deadline - SECONDS - reserve))
+  if [ "$left" -lt 10 ]; then
+    status[$name]="skipped: out of time"
+    failures=$((failures + 1))
+    say "== $name: skipped, ${left}s left of the ${budget}s budget"
+    return 1
+  fi
+  local limit=$((cap < left ? cap : left)) poller="" rc=0 start end
+  say "== $name (timeout ${limit}s): $*"
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0 -lms 500 > "$out/$name.mem" 2> /dev/null &
+    poller=$!
+  fi
+  start=$(date +%s.%N)
+  timeout --kill-after=10 "$limit" "$@" > "$out/$name.txt" 2> "$out/$name.log" || rc=$?
+  end=$(date +%s.%N)
+  if [ -n "$poller" ]; then
+    kill "$poller" 2> /dev/null || true
+    wait "$poller" 2> /dev/null || true
+    peak[$name]=$(sort -n "$out/$name.mem" | tail -1)
+  fi
+  wall[$name]=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", b - a}')
+  case $rc in
+    0) status[$name]=ok ;;
+    124 | 137) status[$name]="TIMEOUT after ${limit}s" ;;
+    *) status[$name]="FAILED (exit $rc)" ;;
+  esac
+  say "   ${status[$name]}, ${wall[$name]} s wall, GPU memory peak ${peak[$name]:-n/a} MiB"
+  if [ "$rc" -ne 0 ]; then
+    failures=$((failures + 1))
+    tail -n 8 "$out/$name.log" "$out/$name.txt" 2> /dev/null | sed 's/^/   | /' | tee -a "$report"
+  fi
+  return "$rc"
+}
+
+# campaign NAME CAP_S SAMPLE [OPTIONS...]: dnnfi run of SAMPLE faults spread over the published list.
+campaign() {
+  local name=$1 cap=$2 sample=$3
+  shift 3
+  rm -f "$out/$name.csv" "$out/$name.csv.json"
+  faults[$name]=$sample
+  step "$name" "$cap" "$dnnfi" run -n resnet20 -d cifar10 -f "$bundle/seed/ResNet20_FL.csv" --sample "$sample" \
+    -b 128 -q "${cuda[@]}" "${images[@]}" -o "$out/$name.csv" "$@" || return 0
+  # "  speed         2.86 faults/s, 28637 fault-images/s (14.3 s)"
+  local speed
+  speed=$(sed -n 's/^ *speed *[0-9.]* faults\/s, \([0-9]*\) fault-images\/s (\([0-9.]*\) s).*/\1 \2/p' "$out/$name.txt")
+  if [ -n "$speed" ]; then
+    read -r "rate[$name]" "campaign_s[$name]" <<< "$speed"
+    say "   $(grep -E '^ *(campaign|critical|speed)' "$out/$name.txt" | tr -s ' ' | paste -sd';')"
+  fi
+}
+
+# check LABEL MODE A.csv B.csv ROWS: fault-by-fault comparison (Layer, TensorIndex, Bit) of two
+# results files, A holding ROWS faults when its campaign finished. MODE within1: every critical
+# count of A within 1 of B's; equal: masked, non-critical and critical identical; info: figures
+# only. Adds a PASS/FAIL/INFO line to the report.
+checks=()
+check() {
+  local label=$1 mode=$2 a=$3 b=$4 rows=$5 line rc=0
+  if [ ! -s "$a" ] || [ ! -s "$b" ]; then
+    line="FAIL  $label: no results to compare ($(basename "$a") or $(basename "$b") missing)"
+    rc=1
+  else
+    line=$("$python" - "$mode" "$a" "$b" "$rows" << 'EOF'
+import csv, sys
+
+mode, a_path, b_path, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+def read(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return {(r["Layer"], r["TensorIndex"], r["Bit"]): r for r in csv.DictReader(f)}
+
+a, b = read(a_path), read(b_path)
+common = [k for k in a if k in b]
+n = len(common)
+if n == 0 or n < len(a):
+    print(f"FAIL  {n} of {len(a)} faults found in both files")
+    sys.exit(1)
+complete = len(a) == rows
+if not complete and mode != "info":
+    print(f"FAIL  the campaign did not finish: {len(a)} of {rows} faults")
+    sys.exit(1)
+diff = {c: [abs(int(a[k][c]) - int(b[k][c])) for k in common] for c in ("masked", "non_critical", "critical")}
+same_images = all(a[k]["n_injections"] == b[k]["n_injections"] for k in common)
+crit_within1 = sum(d <= 1 for d in diff["critical"])
+crit_within2 = sum(d <= 2 for d in diff["critical"])
+masked_equal = sum(d == 0 for d in diff["masked"])
+masked_100 = sum(d <= 100 for d in diff["masked"])
+all_equal = sum(all(diff[c][i] == 0 for c in diff) for i in range(n))
+text = (f"{n} faults; critical within 1: {crit_within1}/{n}, within 2: {crit_within2}/{n} (max |diff| "
+        f"{max(diff['critical'])}); masked equal {masked_equal}/{n}, within 100: {masked_100}/{n} "
+        f"(mean |diff| {sum(diff['masked']) / n:.1f}); all three counts equal {all_equal}/{n}")
+if not same_images:
+    text += "; n_injections DIFFER"
+if not complete:
+    text = f"INCOMPLETE, {len(a)} of {rows} faults: " + text
+ok = {"within1": crit_within1 == n and same_images, "equal": all_equal == n and same_images, "info": True}[mode]
+print(("INFO  " if mode == "info" else "PASS  " if ok else "FAIL  ") + text)
+sys.exit(0 if ok else 1)
+EOF
+    ) || rc=$?
+    case $line in
+      PASS* | FAIL* | INFO*) line="${line:0:6}$label: ${line:6}" ;;
+      *) line="FAIL  $label: the comparison did not run (exit $rc): $(echo "$line" | tail -1)" ;;
+    esac
+  fi
+  checks+=("$line")
+  say "   check: $line"
+  return 0
+}
+
+say "dnnfi device check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) cores, budget ${budget}s"
+say "commit: $(git rev-parse --short HEAD 2> /dev/null || echo unknown)$(git status --porcelain 2> /dev/null | grep -q . && echo ' (with local changes)')"
+say "python: $python, $("$python" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(), "GPU available:", torch.cuda.is_available())' 2>&1 | tail -1)"
+say "nvcc: $( (nvcc --version 2> /dev/null || /usr/local/cuda/bin/nvcc --version 2> /dev/null || echo none) | tail -1)"
+say "cmake: $(cmake --version 2> /dev/null | head -1); c++: $(c++ --version 2> /dev/null | head -1)"
+
+if command -v nvidia-smi > /dev/null; then
+  step gpu 15 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,compute_cap,clocks.max.sm,power.limit \
+    --format=csv || true
+  sed 's/^/   /' "$out/gpu.txt" | tee -a "$report"
+  nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
+else
+  say "== gpu: no nvidia-smi on this machine"
+fi
+
+if command -v nvidia-smi > /dev/null; then
+  say "GPU memory used before the runs: $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0 2>&1) MiB"
+fi
+if [ "${SKIP_BUILD:-0}" = 1 ]; then
+  say "== build: skipped (SKIP_BUILD=1), using $build"
+else
+  allow=()
+  [ "${DEVICE:-cuda}" = cpu ] && allow=(--allow-cpu)
+  step build 330 env PYTHON="$python" DNNFI_SHARED="$bundle" scripts/build_cuda.sh "$build" "${allow[@]}" || true
+  cp "$build/configure.log" "$out/build-configure.log" 2> /dev/null || true
+  cp "$build/build.log" "$out/build-build.log" 2> /dev/null || true
+fi
+dnnfi=$build/dnnfi
+if [ ! -x "$dnnfi" ]; then
+  say "device_check: no $dnnfi, nothing more to check"
+  exit 1
+fi
+say "   $dnnfi links: $(ldd "$dnnfi" | awk '$1 ~ /^lib(torch|c10|cuda|cudnn|cublas|nvrtc)/ {print $1}' | paste -sd' ')"
+
+step unit_device 90 env DNNFI_SHARED="$bundle" DNNFI_HOME="$home/unit-home" "$build/tests/dnnfi_unit_tests" "[device]" || true
+say "   $(grep -E 'test cases|No test cases matched' "$out/unit_device.txt" | tail -1)"
+if grep -q "No test cases matched" "$out/unit_device.txt" && [ "${status[unit_device]}" = ok ]; then
+  status[unit_device]="FAILED: none matched"
+  failures=$((failures + 1))
+fi
+
+accuracy_check="FAIL  eval: no accuracy printed"
+if step eval 120 "$dnnfi" eval -n resnet20 -d cifar10 -b 128 "${cuda[@]}" "${images[@]}"; then :; else
+  # A torch whose exporter fails here still gets the CPU machine's export of the same checkpoint.
+  if grep -q "could not export" "$out/eval.log" && [ -f "$bundle/models/resnet20-cifar10.pt" ]; then
+    say "   the export failed; using the bundle's model exported on the CPU machine"
+    mkdir -p "$DNNFI_HOME/models"
+    cp "$bundle"/models/resnet20-cifar10.* "$DNNFI_HOME/models/"
+    step eval_bundled_model 60 "$dnnfi" eval -n resnet20 -d cifar10 -b 128 "${cuda[@]}" "${images[@]}" || true
+    cp "$out/eval_bundled_model.txt" "$out/eval.txt"
+  fi
+fi
+accuracy=$(sed -n 's/^top1 accuracy: \([0-9.]*\)%.*/\1/p' "$out/eval.txt" | tail -1)
+if [ -n "$accuracy" ]; then
+  if awk -v a="$accuracy" -v e="$expected_accuracy" 'BEGIN {d = a - e; exit !(d <= 0.02 && d >= -0.02)}'; then
+    accuracy_check="PASS  eval: top-1 $accuracy% (expected $expected_accuracy% +-0.02)"
+  else
+    accuracy_check="FAIL  eval: top-1 $accuracy% (expected $expected_accuracy% +-0.02)"
+  fi
+fi
+checks+=("$accuracy_check")
+say "   check: $accuracy_check"
+
+reference=$bundle/cpu_sample41.csv
+published=$bundle/seed/ResNet20_FL.csv
+campaign naive41 120 41 --engine naive
+check "naive41 vs CPU reference" within1 "$out/naive41.csv" "$reference" 41
+campaign staged41 90 41 --engine staged
+check "staged41 vs CPU reference" within1 "$out/staged41.csv" "$reference" 41
+check "staged41 vs naive41" equal "$out/staged41.csv" "$out/naive41.csv" 41
+campaign stacked41 90 41 --engine stacked
+check "stacked41 vs CPU reference" within1 "$out/stacked41.csv" "$reference" 41
+check "stacked41 vs naive41" equal "$out/stacked41.csv" "$out/naive41.csv" 41
+campaign stacked300 150 300 --engine stacked
+campaign staged41_tf32 90 41 --engine staged --tf32 on
+for run in naive41 staged41 stacked41 stacked300 staged41_tf32; do
+  check "$run vs published" info "$out/$run.csv" "$published" "${faults[$run]}"
+done
+check "staged41_tf32 vs CPU reference" info "$out/staged41_tf32.csv" "$reference" 41
+check "staged41_tf32 vs staged41" info "$out/staged41_tf32.csv" "$out/staged41.csv" 41
+
+# The whole list: start-up (process, CUDA, model and data: wall - campaign) + the campaign's
+# seconds per fault (golden pass included) x 16,627. With two sizes of one engine, the
+# difference of their campaign times gives the cost of a fault alone.
+say ""
+say "Summary ($n_images images per fault, batch 128; GPU MiB: peak memory.used during the step; list h: the"
+say "whole list, start-up (wall - campaign s) + campaign s / faults x $list_size)"
+header=$(printf '%-20s %-22s %8s %10s %12s %9s %9s %11s' step status "wall s" "campaign s" "fault-img/s" "ms/fault" "GPU MiB" "list h")
+say "$header"
+for s in "${steps[@]}"; do
+  cs=${campaign_s[$s]:-} per="" whole=""
+  if [ -n "$cs" ]; then
+    per=$(awk -v c="$cs" -v n="${faults[$s]}" 'BEGIN {printf "%.1f", 1000 * c / n}')
+    whole=$(awk -v w="${wall[$s]}" -v c="$cs" -v n="${faults[$s]}" -v l="$list_size" \
+      'BEGIN {printf "%.2f", ((w - c) + c / n * l) / 3600}')
+  fi
+  say "$(printf '%-20s %-22s %8s %10s %12s %9s %9s %11s' "$s" "${status[$s]}" "${wall[$s]:-}" "$cs" \
+    "${rate[$s]:-}" "$per" "${peak[$s]:-}" "$whole")"
+done
+if [ -n "${campaign_s[stacked41]:-}" ] && [ -n "${campaign_s[stacked300]:-}" ]; then
+  say "$(awk -v c1="${campaign_s[stacked41]}" -v c2="${campaign_s[stacked300]}" -v w1="${wall[stacked41]}" \
+    -v l="$list_size" 'BEGIN {
+      per = (c2 - c1) / (300 - 41); fixed = w1 - 41 * per
+      printf "stacked, from its 41- and 300-fault runs: %.1f ms per fault alone, %.1f s fixed; whole list %.2f h", 1000 * per, fixed, (fixed + per * l) / 3600 }')"
+fi
+say ""
+say "Checks"
+fails=0
+for c in "${checks[@]}"; do
+  say "  $c"
+  case $c in FAIL*) fails=$((fails + 1)) ;; esac
+done
+say ""
+say "device check: ${#steps[@]} steps, $failures failed or skipped; ${#checks[@]} checks, $fails failed; $((SECONDS)) s in all"
+[ "$failures" -eq 0 ] && [ "$fails" -eq 0 ]
