@@ -47,4 +47,16 @@ std::vector<std::string> non_finite_rule_names();
 Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty,
                 NonFiniteRule rule = kDefaultNonFiniteRule);
 
+// One fault's counts summed over batches where the logits are (a GPU's memory): classifying a
+// batch adds to them without waiting for the device; total() copies them to the host once.
+class CountSums {
+ public:
+  void add(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule);
+  Counts total() const;
+
+ private:
+  torch::Tensor sums_;  // masked, critical, non-finite images (int64, on the logits' device)
+  std::int64_t injections_ = 0;
+};
+
 }  // namespace dnnfi

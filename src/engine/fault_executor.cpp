@@ -45,6 +45,7 @@ void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts)
 void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts) {
   const auto& golden = cache_.logits();
   ScopedFault patch(model_, fault);
+  CountSums sums;
   std::size_t from = site.stage;
   while (from > 0 && !plan_[from].input_cached) --from;
   std::size_t b = 0;
@@ -57,8 +58,9 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
       executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
     }
     const auto logits = propagate(x, site.stage + 1, c, length, 1).front();
-    counts[0] += classify(golden_batch, logits.defined() ? logits : golden_batch, rule_);
+    sums.add(golden_batch, logits.defined() ? logits : golden_batch, rule_);
   });
+  counts[0] += sums.total();
 }
 
 // One weight row per live fault: its output channel's golden row with the fault applied,
@@ -85,6 +87,7 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
 
   const auto& golden = cache_.logits();
   const auto& stage = plan_[site.stage];
+  std::vector<CountSums> sums(live.size());  // on the device, one per live fault
   std::size_t b = 0;
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     const auto golden_batch = golden.narrow(0, offset, length);
@@ -98,7 +101,7 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
     for (std::size_t j = 0; j < live.size(); ++j) {
       if (bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1), golden_out.narrow(1, rows[j], 1))) {
         ++early_exits_;
-        counts[live[j]] += classify(golden_batch, golden_batch, rule_);
+        sums[j].add(golden_batch, golden_batch, rule_);
       } else {
         differing.push_back(j);
       }
@@ -117,10 +120,10 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
       const auto logits = stage.residual ? finish_residual(site, out, c, length, k)
                                          : propagate(out, site.stage + 1, c, length, k);
       for (std::size_t i = 0; i < k; ++i)
-        counts[live[differing[first + i]]] +=
-            classify(golden_batch, logits[i].defined() ? logits[i] : golden_batch, rule_);
+        sums[differing[first + i]].add(golden_batch, logits[i].defined() ? logits[i] : golden_batch, rule_);
     }
   });
+  for (std::size_t j = 0; j < live.size(); ++j) counts[live[j]] += sums[j].total();  // one host copy each
 }
 
 // The rest of a residual stage after its main child `site.child` produced `y` (k slices of

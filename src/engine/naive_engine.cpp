@@ -31,13 +31,13 @@ class NaiveEngine final : public Engine {
     torch::InferenceMode inference;
     const auto golden = golden_logits();
     ScopedFault patch(model_, fault);
-    Counts counts;
+    CountSums sums;
     executed_macs_ += model_macs_ * static_cast<double>(data_.size());
     for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
-      counts += classify(golden.narrow(0, start, length),
-                         model_.forward(device_batch(data_, model_, start, length)), rule_);
+      sums.add(golden.narrow(0, start, length), model_.forward(device_batch(data_, model_, start, length)),
+               rule_);
     });
-    return counts;
+    return sums.total();
   }
 
   torch::Tensor infer_all() {

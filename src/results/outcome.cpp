@@ -31,7 +31,9 @@ std::optional<NonFiniteRule> parse_non_finite_rule(std::string_view text) {
 std::string_view to_string(NonFiniteRule rule) { return name_of(kNonFiniteRuleNames, rule); }
 std::vector<std::string> non_finite_rule_names() { return names_of(kNonFiniteRuleNames); }
 
-Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule) {
+namespace {
+// Masked, critical and non-finite images of a batch, as an int64 tensor on its device.
+torch::Tensor batch_sums(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule) {
   // Compare raw bits: -0.0 vs 0.0 is a difference; NaN logits are never masked, as f == g is
   // false for NaN in the seed's comparison.
   const auto same_bits = golden.view(torch::kInt32).eq(faulty.view(torch::kInt32)).all(/*dim=*/1);
@@ -41,15 +43,32 @@ Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty, NonFin
   const auto masked = same_bits.logical_and(non_finite.logical_not());
   auto critical = top1_changed.logical_and(same_bits.logical_not());
   if (rule == NonFiniteRule::kCritical) critical = critical.logical_or(non_finite);
-  const auto sums = torch::stack({masked.sum(), critical.sum(), non_finite.sum()}).to(torch::kCPU);
-  const auto* s = sums.data_ptr<std::int64_t>();
+  return torch::stack({masked.sum(), critical.sum(), non_finite.sum()});
+}
+
+Counts counts_of(const torch::Tensor& sums, std::int64_t injections) {
+  const auto host = sums.to(torch::kCPU);
+  const auto* s = host.data_ptr<std::int64_t>();
   Counts c;
-  c.injections = golden.size(0);
+  c.injections = injections;
   c.masked = s[0];
   c.critical = s[1];
   c.non_finite = s[2];
   c.non_critical = c.injections - c.masked - c.critical;
   return c;
 }
+}  // namespace
+
+Counts classify(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule) {
+  return counts_of(batch_sums(golden, faulty, rule), golden.size(0));
+}
+
+void CountSums::add(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule) {
+  auto sums = batch_sums(golden, faulty, rule);
+  sums_ = sums_.defined() ? sums_ + sums : sums;
+  injections_ += golden.size(0);
+}
+
+Counts CountSums::total() const { return sums_.defined() ? counts_of(sums_, injections_) : Counts{}; }
 
 }  // namespace dnnfi

@@ -70,3 +70,26 @@ TEST_CASE("NaN or Inf logits are critical when PyTorch's argmax moves, and alway
     CHECK(c.masked + c.non_critical + c.critical == c.injections);
   }
 }
+
+TEST_CASE("counts summed batch by batch on the device equal the counts of the whole", "[classify]") {
+  torch::manual_seed(5);
+  const auto golden = torch::randn({50, 10});
+  auto faulty = golden.clone();
+  faulty.narrow(0, 10, 15).add_(torch::randn({15, 10}));  // some non-critical, some critical
+  faulty[40][3] = std::numeric_limits<float>::quiet_NaN();
+  faulty[41][0] = std::numeric_limits<float>::infinity();
+  for (auto rule : {NonFiniteRule::kArgmax, NonFiniteRule::kCritical}) {
+    CountSums sums;
+    for (std::int64_t start = 0; start < 50; start += 16) {
+      const auto length = std::min<std::int64_t>(16, 50 - start);
+      sums.add(golden.narrow(0, start, length), faulty.narrow(0, start, length), rule);
+    }
+    const auto whole = classify(golden, faulty, rule);
+    CHECK(sums.total() == whole);
+    CHECK(whole.injections == 50);
+    CHECK(whole.masked == 50 - 15 - 2);
+    CHECK(whole.non_finite == 2);
+    CHECK(whole.critical > 0);
+  }
+  CHECK(CountSums().total() == Counts{});
+}
