@@ -69,7 +69,7 @@ struct RunOptions {
   std::string replay;
   IterativeOptions iterative;
   std::string engine{to_string(CampaignOptions{}.engine)};
-  std::string memory = format_memory_size(CampaignOptions{}.memory_limit);
+  std::string memory;
   std::string faults_file, output;
   bool quiet = false;
   CLI::Option* margin = nullptr;
@@ -102,8 +102,9 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       ->capture_default_str()
       ->check(CLI::IsMember(engine_kind_names()));
   cmd->add_option("--memory-limit", opts->memory,
-                  "budget for cached activations (K/M/G), in device memory with --use-cuda")
-      ->capture_default_str();
+                  "budget for cached activations (K/M/G), in device memory with --use-cuda (default: " +
+                      format_memory_size(kDefaultMemoryLimit) + ", " + format_memory_size(kDefaultCudaMemoryLimit) +
+                      " with --use-cuda)");
   cmd->add_option("--stack", opts->campaign.stack,
                   "stacked engine: faults per batch (default: as many as a quarter of --memory-limit holds, "
                   "at most 64)");
@@ -142,7 +143,7 @@ CampaignOptions campaign_options(RunOptions& opts) {
   c.non_finite = *parse_non_finite_rule(opts.non_finite);
   if (opts.margin->count() > 0) c.iterative = opts.iterative;
   if (!opts.replay.empty()) c.replay = opts.replay;
-  c.memory_limit = parse_memory_size(opts.memory);
+  if (!opts.memory.empty()) c.memory_limit = parse_memory_size(opts.memory);
   if (!opts.shard.empty()) c.shard = parse_shard(opts.shard);
   return c;
 }

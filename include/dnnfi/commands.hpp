@@ -79,7 +79,8 @@ struct CampaignOptions {
   std::size_t sample = 0;                       // --sample N faults spread over the list; Default: 0 = all
   EngineKind engine = EngineKind::kStaged;      // Default: staged
   std::size_t stack = 0;                        // --stack, stacked engine; Default: 0, from the memory limit
-  std::int64_t memory_limit = kDefaultMemoryLimit;   // Default: 4 GiB of cached activations
+  // Bytes of cached activations, in device memory with --use-cuda; Default: 4 GiB, 16 GiB on CUDA.
+  std::optional<std::int64_t> memory_limit;
   NonFiniteRule non_finite = kDefaultNonFiniteRule;  // --non-finite; Default: argmax, the seed's
   std::optional<IterativeOptions> iterative;         // --margin: iterative SFI; Default: the whole list
   std::optional<std::filesystem::path> replay;       // --replay FILE: counts from it; Default: inference

@@ -14,6 +14,9 @@ namespace dnnfi {
 inline constexpr std::int64_t kDefaultBatchSize = 128;
 // Cached golden activations of the staged engine: ResNet20 needs ~1.2 MB per image.
 inline constexpr std::int64_t kDefaultMemoryLimit = std::int64_t{4} << 30;
+// With --use-cuda the cached activations live in device memory: ResNet20's whole CIFAR-10 cache
+// (about 11 GiB) fits in one chunk, and a 24 GB card still holds it.
+inline constexpr std::int64_t kDefaultCudaMemoryLimit = std::int64_t{16} << 30;
 
 // -b: at least 1.
 void check_batch_size(std::int64_t batch_size);

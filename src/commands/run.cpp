@@ -102,7 +102,9 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
                              const CampaignOptions& options) {
   const auto device = setup_inference(inference);
   check_shard(options.shard);
-  check_memory_limit(options.memory_limit);
+  const auto memory_limit =
+      options.memory_limit.value_or(device.is_cuda() ? kDefaultCudaMemoryLimit : kDefaultMemoryLimit);
+  check_memory_limit(memory_limit);
   for (const auto& input : {options.faults, options.replay}) {
     std::error_code ec;
     if (input && std::filesystem::equivalent(*input, options.output, ec))
@@ -186,7 +188,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto t1 = std::chrono::steady_clock::now();
   EngineOptions engine_options;
   engine_options.batch_size = inference.batch_size;
-  engine_options.memory_limit = options.memory_limit;
+  engine_options.memory_limit = memory_limit;
   engine_options.stop = options.stop;
   engine_options.non_finite = options.non_finite;
   engine_options.stack = options.stack;
