@@ -103,8 +103,8 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       ->check(CLI::IsMember(engine_kind_names()));
   cmd->add_option("--memory-limit", opts->memory,
                   "budget for cached activations (K/M/G), in device memory with --use-cuda (default: " +
-                      format_memory_size(kDefaultMemoryLimit) + ", " + format_memory_size(kDefaultCudaMemoryLimit) +
-                      " with --use-cuda)");
+                      format_memory_size(kDefaultMemoryLimit) + ", " +
+                      format_memory_size(kDefaultCudaMemoryLimit) + " with --use-cuda)");
   cmd->add_option("--stack", opts->campaign.stack,
                   "stacked engine: faults per batch (default: as many as a quarter of --memory-limit holds, "
                   "at most 64)");
