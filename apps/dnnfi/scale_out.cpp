@@ -214,9 +214,7 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::error_code ec;
   std::filesystem::remove_all(folder, ec);
-  Counts totals;
-  ResultsReader reader(plan.output);
-  for (ResultRow row; reader.next(row);) totals += row.counts;
+  const auto& totals = merged.totals;
   fmt::print("campaign: {} faults x {} images by {} workers x {} thread(s) in {:.1f} s, merged into {}\n",
              merged.rows,
              totals.injections / std::max<std::int64_t>(1, static_cast<std::int64_t>(merged.rows)),

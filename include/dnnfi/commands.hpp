@@ -105,6 +105,7 @@ struct MergeSummary {
   std::size_t rows = 0;                     // written
   std::vector<std::int64_t> missing;        // Injection numbers no input holds
   std::vector<std::size_t> missing_shards;  // shards of which no file was given
+  Counts totals;                            // over the rows written
 };
 // Checks that the inputs are parts of one campaign (provenance), that no fault appears twice
 // with different counts and, unless `allow_partial`, that every fault is there (InputError

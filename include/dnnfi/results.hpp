@@ -88,4 +88,9 @@ class ResultsWriter {
   std::FILE* file_ = nullptr;
 };
 
+// Replaces `path` with the header and `rows` at once: they are written to a temporary file
+// beside it, which is renamed over it, so a reader sees the old file or the new one, never a
+// part. A ResourceError naming the file when it cannot be written.
+void replace_results(const std::filesystem::path& path, const std::vector<ResultRow>& rows);
+
 }  // namespace dnnfi

@@ -66,13 +66,7 @@ void put_in_order(const std::filesystem::path& path, const std::vector<Fault>& f
   if (std::is_sorted(rows.begin(), rows.end(), [&](const auto& a, const auto& b) { return at(a) < at(b); }))
     return;
   std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) { return at(a) < at(b); });
-  auto temporary = path;
-  temporary += ".ordering";
-  {
-    auto writer = ResultsWriter::create(temporary);
-    for (const auto& row : rows) writer.append(row);
-  }
-  std::filesystem::rename(temporary, path);
+  replace_results(path, rows);
   spdlog::info("{}: rows put in the campaign's order", path.string());
 }
 

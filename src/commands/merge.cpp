@@ -133,20 +133,15 @@ MergeSummary merge_results(const MergeOptions& options) {
     }
   }
   const FileLock lock(options.output);
-  auto temporary = options.output;
-  temporary += ".merging";
-  std::filesystem::remove(temporary, ec);
-  {
-    auto writer = ResultsWriter::create(temporary);
-    for (const auto& row : rows)
-      if (row) {
-        writer.append(*row);
-        ++summary.rows;
-      }
-  }
+  std::vector<ResultRow> present;
+  for (const auto& row : rows)
+    if (row) {
+      present.push_back(*row);
+      summary.totals += row->counts;
+    }
+  summary.rows = present.size();
   write_provenance(options.output, merged);
-  std::filesystem::rename(temporary, options.output, ec);
-  if (ec) throw ResourceError(options.output.string() + ": cannot be written (" + ec.message() + ")");
+  replace_results(options.output, present);
   return summary;
 }
 

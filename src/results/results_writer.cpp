@@ -56,4 +56,17 @@ void ResultsWriter::append(const ResultRow& row) {
     throw ResourceError(path_.string() + ": write failed: " + std::strerror(errno));
 }
 
+void replace_results(const std::filesystem::path& path, const std::vector<ResultRow>& rows) {
+  auto temporary = path;
+  temporary += ".replacing";
+  std::error_code ec;
+  std::filesystem::remove(temporary, ec);  // left by a process that died here
+  {
+    auto writer = ResultsWriter::create(temporary);
+    for (const auto& row : rows) writer.append(row);
+  }
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) throw ResourceError(path.string() + ": cannot be written (" + ec.message() + ")");
+}
+
 }  // namespace dnnfi
