@@ -58,9 +58,12 @@ def locate_checkpoint(entry, weights_dir, home):
         raise ExportError(f"{e}; retry{where}") from None
 
 
-def load_state_dict(path):
+def load_state_dict(path, verified):
     try:
-        obj = torch.load(path, map_location="cpu")
+        # A checkpoint whose sha256 matched the zoo's is the published file: its full pickle is
+        # safe to read (some are whole modules, which PyTorch 2.6 and later refuse by default).
+        # Any other file gets PyTorch's default.
+        obj = torch.load(path, map_location="cpu", weights_only=False) if verified else torch.load(path, map_location="cpu")
     except Exception as e:  # a corrupt pickle raises many different types
         raise ExportError(f"{path}: cannot be read as a PyTorch checkpoint ({e}); delete it and run again") from None
     if isinstance(obj, nn.Module):
@@ -152,7 +155,7 @@ def export(name, dataset, out_dir, weights_dir=None, home=None, structure_only=F
                    multiply_accumulates(model, shape))
         return stem + ".meta"
     path = locate_checkpoint(entry, weights_dir, home or default_home())
-    state = load_state_dict(path)
+    state = load_state_dict(path, verified=entry["sha256"] != "-")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
