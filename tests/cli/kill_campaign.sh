@@ -9,8 +9,9 @@ dnnfi=$1 dir=$2 mode=${3:-single}
 . "$(dirname "$0")/lib.sh"
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 killed=$PWD/killed.csv   # whole path: the processes of this test are found by it
-faults=300
-[ "$mode" = workers ] && faults=600
+# Enough faults that 20 kills, each a few seconds into a run, never reach the end: half of the
+# kills give a run 1-4 s, in which a single process does 15-30 of these 256-image faults.
+faults=600
 args=(run -n resnet20 -d cifar10 --sample $faults --images 256 -q)
 "$dnnfi" "${args[@]}" --threads 2 -o clean.csv > /dev/null 2>&1 || fail "clean run"
 RANDOM=$((20261127 + ${#mode}))
