@@ -6,12 +6,21 @@
 #include "dnnfi/numerics.hpp"
 
 namespace dnnfi {
+namespace {
+// k copies of a batch, one after the other, in its memory format: a stack's golden slices.
+torch::Tensor stack_copies(const torch::Tensor& x, std::size_t k) {
+  return torch::cat(std::vector<torch::Tensor>(k, x)).contiguous(x.suggest_memory_format());
+}
+}  // namespace
+
+bool FaultExecutor::differs(const std::string& layer, float original, float faulty) const {
+  return float_bits(model_.computed_value(layer, faulty)) !=
+         float_bits(model_.computed_value(layer, original));
+}
 
 bool FaultExecutor::changes_weight(const Fault& fault) const {
   const float original = element(model_.weight(fault.layer), fault.index).to(torch::kCPU).item<float>();
-  const float faulty = apply_fault(original, fault.bits, fault.model);
-  return float_bits(model_.computed_value(fault.layer, faulty)) !=
-         float_bits(model_.computed_value(fault.layer, original));
+  return differs(fault.layer, original, apply_fault(original, fault.bits, fault.model));
 }
 
 void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts) {
@@ -24,8 +33,7 @@ void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts)
   for (std::size_t r = 0; r < n; ++r) {
     const float original = element(weight, faults[r].index).to(torch::kCPU).item<float>();
     faulty[r] = apply_fault(original, faults[r].bits, faults[r].model);
-    if (float_bits(model_.computed_value(layer, faulty[r])) ==
-        float_bits(model_.computed_value(layer, original))) {
+    if (!differs(layer, original, faulty[r])) {
       counts[r] += classify(cache_.logits(), cache_.logits(), rule_);  // every image as golden: masked
     } else {
       live.push_back(r);
@@ -109,8 +117,7 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
     // Up to stack_ faulty outputs of the layer, one per slice of a stacked batch, go on together.
     for (std::size_t first = 0; first < differing.size(); first += stack_) {
       const std::size_t k = std::min(stack_, differing.size() - first);
-      auto out = torch::cat(std::vector<torch::Tensor>(k, golden_out))
-                     .contiguous(golden_out.suggest_memory_format());
+      auto out = stack_copies(golden_out, k);
       for (std::size_t i = 0; i < k; ++i) {
         const auto j = differing[first + i];
         out.narrow(0, static_cast<std::int64_t>(i) * length, length)
@@ -137,8 +144,7 @@ std::vector<torch::Tensor> FaultExecutor::finish_residual(const FaultSite& site,
     executed_macs_ += plan_.layer_macs(body.main_names[j]) * static_cast<double>(k * length);
   }
   auto shortcut = body.shortcut(c.stage_in[site.stage]);  // golden: the same for every slice
-  if (k > 1)
-    shortcut = torch::cat(std::vector<torch::Tensor>(k, shortcut)).contiguous(y.suggest_memory_format());
+  if (k > 1) shortcut = stack_copies(shortcut, k);
   return propagate(body.post(y + shortcut), site.stage + 1, c, length, k);
 }
 
@@ -202,7 +208,7 @@ bool FaultExecutor::stack_verified(std::size_t k, std::int64_t length, const Bat
   bool same = s < plan_.size();
   if (same) {
     auto alone = c.stage_in[s].clone();
-    auto stacked = torch::cat(std::vector<torch::Tensor>(k, alone)).contiguous(alone.suggest_memory_format());
+    auto stacked = stack_copies(alone, k);
     for (; s < plan_.size() && same; ++s) {
       alone = plan_[s].module(alone);
       stacked = plan_[s].module(stacked);

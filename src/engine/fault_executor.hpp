@@ -49,6 +49,8 @@ class FaultExecutor {
   std::int64_t early_exits() const { return early_exits_; }
 
  private:
+  // The faulty value differs from the original as the layer's arithmetic sees them.
+  bool differs(const std::string& layer, float original, float faulty) const;
   void evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts);
   void evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
                         const std::vector<float>& faulty, const FaultSite& site, Counts* counts);

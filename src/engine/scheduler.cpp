@@ -23,8 +23,11 @@ void run_schedule(const std::vector<Fault>& faults, ChunkedWork& work, const Eng
   const std::size_t group = single_chunk ? faults.size() : std::max<std::size_t>(limits.group, 1);
   for (std::size_t first = 0, last = 0; first < faults.size(); first = last) {
     std::size_t inferred = 0;
-    while (last < faults.size() && (inferred < group || !work.needs_inference(faults[last])))
-      inferred += work.needs_inference(faults[last++]) ? 1 : 0;
+    for (; last < faults.size(); ++last) {
+      const bool needs = work.needs_inference(faults[last]);  // once per fault: it reads the weight
+      if (needs && inferred == group) break;
+      inferred += needs ? 1 : 0;
+    }
     std::vector<Counts> counts(last - first);
     if (inferred == 0) {  // nothing to compute: reported at once
       const auto unchanged = work.unchanged_counts();
