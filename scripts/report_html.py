@@ -24,7 +24,8 @@ FIELD_COLOURS = {"sign": "#d62728", "exponent": "#1f77b4", "mantissa": "#2ca02c"
 
 
 def pct(rate, digits=1):
-    return f"{100 * rate:.{digits}f}%"
+    # A share the results do not record (the published lists have no NaN/Inf count) is unknown.
+    return "n/a" if rate is None else f"{100 * rate:.{digits}f}%"
 
 
 def svg(fig):
@@ -162,14 +163,17 @@ def page(report):
                   else "(model's fault population not given)")
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='generator' content='dnnfi report'>",
         f"<title>dnnfi report: {html.escape(os.path.basename(o['source']))}</title><style>{STYLE}</style></head><body>",
         f"<h1>Fault-injection report</h1><p>{html.escape(o['source'])}: <span data-key='faults'>{o['faults']}</span> "
         f"faults x {o['n_injections'] or 'varying'} images ({html.escape(models)}; NaN/Inf images: {html.escape(rules)}).</p>",
         f"<p class='big'>Critical-fault rate: <b data-key='critical_fault_rate'>{pct(o['critical_fault_rate'])}</b> "
         f"(<span data-key='critical_faults'>{o['critical_faults']}</span> of {o['faults']} faults corrupt the top-1 "
         f"class of at least one image; 99% Wilson interval {pct(o['ci99'][0])} &ndash; {pct(o['ci99'][1])}).</p>",
-        f"<p>Margin of error of the sample: &plusmn;<span data-key='margin'>{pct(o['margin'], 2)}</span> {population} "
-        f"(99%, p = 0.5). Mean SDC-1 rate {pct(o['mean_sdc1_rate'], 3)}; masked images {pct(o['masked_share'])}; "
+        (f"<p>Margin of error of the sample: &plusmn;<span data-key='margin'>{pct(o['margin'], 2)}</span> {population} "
+         "(99%, p = 0.5)." if o["margin"] <= 1 else
+         f"<p>Margin of error: none, {o['faults']} faults are too few for one (99%, p = 0.5).")
+        + f" Mean SDC-1 rate {pct(o['mean_sdc1_rate'], 3)}; masked images {pct(o['masked_share'])}; "
         f"images with NaN/Inf logits {pct(o['non_finite_share'], 2)}.</p>",
         "<h2>Critical-fault rate per layer</h2>", layer_chart(report),
         "<h2>Critical-fault rate per bit</h2>", bit_chart(report),
@@ -192,10 +196,9 @@ def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         report = json.load(f)
     text = page(report)
-    tmp = f"{sys.argv[2]}.{os.getpid()}.part"
-    with open(tmp, "w", encoding="utf-8") as f:
+    # dnnfi gives a temporary path and renames it over the page once this succeeds.
+    with open(sys.argv[2], "w", encoding="utf-8") as f:
         f.write(text)
-    os.replace(tmp, sys.argv[2])
 
 
 if __name__ == "__main__":

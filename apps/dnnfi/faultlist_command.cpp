@@ -17,7 +17,9 @@ void setup_faultlist(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("faultlist", "write the statistical fault list (Leveugle et al., DATE 2009)");
   add_model_options(*cmd, opts->model);
-  cmd->add_option("--seed", opts->list.spec.seed, "random seed")->capture_default_str();
+  cmd->add_option_function<std::string>(
+      "--seed", [opts](const std::string& v) { opts->list.spec.seed = parse_count("--seed", v); },
+      "random seed (default: 38)");
   cmd->add_option("-e,--error-margin", opts->list.spec.error_margin, "error margin e")->capture_default_str();
   cmd->add_option("-t,--t-value", opts->list.spec.t_value, "t for the confidence level (2.58: 99%)")
       ->capture_default_str();
@@ -29,10 +31,15 @@ void setup_faultlist(CLI::App& app) {
   cmd->add_option_function<std::string>(
       "--bits", [opts](const std::string& v) { opts->list.spec.bits = parse_bits_option(v); },
       "bits faults are drawn from, e.g. 23-30 (the exponent) or 0-22,31; default: all 32");
-  cmd->add_option("--burst", opts->list.spec.burst, "K adjacent bits per fault, upward from the drawn bit")
-      ->capture_default_str();
-  cmd->add_option_function<std::size_t>(
-      "--per-layer", [opts](const std::size_t& n) { opts->list.spec.per_layer = n; },
+  cmd->add_option_function<std::string>(
+      "--burst",
+      [opts](const std::string& v) {
+        opts->list.spec.burst = static_cast<int>(parse_count("--burst", v, 1, 32));
+      },
+      "K adjacent bits per fault, upward from the drawn bit (default: 1)");
+  cmd->add_option_function<std::string>(
+      "--per-layer",
+      [opts](const std::string& v) { opts->list.spec.per_layer = parse_count("--per-layer", v, 1); },
       "N faults in every layer instead of the proportional split");
   cmd->add_flag(
       "--all-bits", opts->list.spec.all_bits,

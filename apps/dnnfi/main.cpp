@@ -32,6 +32,19 @@ int main(int argc, char** argv) {
   dnnfi::cli::setup_slurm(app);
   dnnfi::cli::remember_arguments(argc, argv);
 
+  // A word where the command belongs that names none: say so, rather than "a subcommand is required".
+  std::string commands;
+  bool known = false;
+  for (const auto* command : app.get_subcommands({})) {
+    commands += (commands.empty() ? "" : ", ") + command->get_name();
+    known = known || (argc > 1 && command->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    fmt::print(stderr, "dnnfi: error: unknown command '{}' (the commands: {}; dnnfi --help says more)\n",
+               argv[1], commands);
+    return static_cast<int>(dnnfi::ExitCode::kUsage);
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 #include "scale_out.hpp"
@@ -36,9 +37,13 @@ void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
   fmt::print("  masked        {:>12} ({:6.2f}%)\n", t.masked, pct(t.masked));
   fmt::print("  non-critical  {:>12} ({:6.2f}%)\n", t.non_critical, pct(t.non_critical));
   fmt::print("  critical      {:>12} ({:6.2f}%)\n", t.critical, pct(t.critical));
-  fmt::print(
-      "  non-finite    {:>12} ({:6.2f}%)   images with NaN/Inf logits, classified by --non-finite {}\n",
-      t.non_finite, pct(t.non_finite), to_string(options.non_finite));
+  if (t.non_finite)
+    fmt::print(
+        "  non-finite    {:>12} ({:6.2f}%)   images with NaN/Inf logits, classified by --non-finite {}\n",
+        *t.non_finite, pct(*t.non_finite), to_string(options.non_finite));
+  else
+    fmt::print(
+        "  non-finite             n/a   images with NaN/Inf logits: not recorded by the replayed rows\n");
   if (s.ran > 0 && s.seconds > 0 && s.macs > 0)  // not for a replay, which infers nothing
     fmt::print("  speed         {:.2f} faults/s, {:.0f} fault-images/s ({:.1f} s)\n", s.ran / s.seconds,
                static_cast<double>(s.ran) * static_cast<double>(s.images) / s.seconds, s.seconds);
@@ -92,8 +97,9 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       "run only the faults of the layers whose name matches this regular expression");
   cmd->add_option("--shard", opts->shard,
                   "run every N-th fault starting at K (K/N, 0-based; default: all faults)");
-  cmd->add_option("--sample", opts->campaign.sample, "run only N faults spread evenly over the list (0: all)")
-      ->capture_default_str();
+  cmd->add_option_function<std::string>(
+      "--sample", [opts](const std::string& v) { opts->campaign.sample = parse_count("--sample", v); },
+      "run only N faults spread evenly over the list (0: all)");
   cmd->add_option("--engine", opts->engine,
                   one_of(engine_kind_names()) +
                       " (staged restarts each fault from cached golden activations; stacked also runs "
@@ -105,9 +111,9 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
                   "budget for cached activations (K/M/G), in device memory with --use-cuda (default: " +
                       format_memory_size(kDefaultMemoryLimit) + ", " +
                       format_memory_size(kDefaultCudaMemoryLimit) + " with --use-cuda)");
-  cmd->add_option("--stack", opts->campaign.stack,
-                  "stacked engine: faults per batch (default: as many as a quarter of --memory-limit holds, "
-                  "at most 64)");
+  cmd->add_option_function<std::string>(
+      "--stack", [opts](const std::string& v) { opts->campaign.stack = parse_count("--stack", v, 1); },
+      "stacked engine: faults per batch (default: as many as a quarter of --memory-limit holds, at most 64)");
   cmd->add_option("--non-finite", opts->non_finite,
                   "images with NaN/Inf logits: argmax (critical iff PyTorch's argmax differs from golden's, "
                   "as the seed's campaigns) or critical (always)")
@@ -122,14 +128,20 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       ->needs(opts->margin);
   cmd->add_flag("--per-layer", opts->iterative.per_layer, "with --margin: every layer's own rate too")
       ->needs(opts->margin);
-  cmd->add_option("--seed", opts->iterative.seed, "with --margin: the order faults are drawn in")
-      ->capture_default_str()
+  cmd->add_option_function<std::string>(
+         "--seed", [opts](const std::string& v) { opts->iterative.seed = parse_count("--seed", v); },
+         "with --margin: the order faults are drawn in (default: 38)")
       ->needs(opts->margin);
-  cmd->add_option("--round", opts->iterative.round,
-                  "with --margin: faults per round (default: 1% of the list, >= 50)")
+  cmd->add_option_function<std::string>(
+         "--round", [opts](const std::string& v) { opts->iterative.round = parse_count("--round", v, 1); },
+         "with --margin: faults per round (default: 1% of the list, >= 50)")
       ->needs(opts->margin);
   cmd->add_option("--replay", opts->replay,
                   "take each fault's counts from this results file instead of running inference");
+  cmd->add_flag(
+      "--adopt", opts->campaign.adopt,
+      "take the rows of an -o without provenance (.csv.json) as this campaign's: checked row by row "
+      "and recorded as adopted (default: refused, their origin is unknown)");
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
 }
 
@@ -153,6 +165,14 @@ const std::vector<std::string> kPartOptions{"-o",          "--output",  "--threa
                                             "--shard",     "--workers", "--tasks",
                                             "--partition", "--time",    "--cpus-per-task"};
 const std::vector<std::string> kPartFlags{"-q", "--quiet", "--submit", "--print"};
+
+// The campaign's inputs, which its -o must not be.
+std::vector<std::filesystem::path> campaign_inputs(const RunOptions& opts, const CampaignOptions& c) {
+  std::vector<std::filesystem::path> inputs;
+  for (const auto& input : {c.faults, c.replay, opts.model.model_file, opts.model.data})
+    if (input) inputs.push_back(*input);
+  return inputs;
+}
 
 void check_splittable(const CampaignOptions& c, const char* how) {
   if (c.iterative || c.replay)
@@ -190,10 +210,10 @@ void setup_run(CLI::App& app) {
   auto workers = std::make_shared<std::size_t>(1);
   auto* cmd = app.add_subcommand("run", "fault-injection campaign: golden vs faulty inference per fault");
   add_run_options(cmd, opts);
-  cmd->add_option("--workers", *workers,
-                  "run the campaign in N processes (one shard each, --threads threads each; default: "
-                  "cores / N) and merge their results")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option_function<std::string>(
+      "--workers", [workers](const std::string& v) { *workers = parse_count("--workers", v, 1); },
+      "run the campaign in N processes (one shard each, --threads threads each; default: cores / N) and "
+      "merge their results; at most one per fault and as many as memory holds");
   cmd->callback([opts, workers] {
     auto c = campaign_options(*opts);
     c.stop = &g_stop;
@@ -204,10 +224,15 @@ void setup_run(CLI::App& app) {
     if (*workers > 1 &&
         !(std::filesystem::exists(c.output) && !std::filesystem::exists(parts_folder(c.output)))) {
       check_splittable(c, "--workers");
+      check_output(c.output, OutputKind::kResults, campaign_inputs(*opts, c), "-o");
       WorkerPlan plan;
       plan.run_arguments = subcommand_arguments("run", kPartOptions, kPartFlags);
       plan.output = c.output;
-      plan.workers = *workers;
+      // Each worker builds its own golden cache (host memory on the CPU) besides its model and data.
+      const std::int64_t per_worker =
+          opts->inference.use_cuda ? 0
+                                   : c.memory_limit.value_or(kDefaultMemoryLimit) + (std::int64_t{512} << 20);
+      plan.workers = choose_workers(*workers, count_campaign_faults(opts->model, c), per_worker, c.output);
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       plan.threads = opts->threads->count() > 0 && opts->inference.threads > 0
                          ? opts->inference.threads
@@ -235,17 +260,20 @@ void setup_slurm(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "slurm", "a campaign as a Slurm job array (one shard per task) and a merge job; takes run's options");
   add_run_options(cmd, opts);
-  cmd->add_option("--tasks", plan->tasks, "array tasks, one shard each")
-      ->required()
-      ->check(CLI::PositiveNumber);
+  cmd->add_option_function<std::string>(
+         "--tasks", [plan](const std::string& v) { plan->tasks = parse_count("--tasks", v, 1); },
+         "array tasks, one shard each (at most one per fault)")
+      ->required();
   cmd->add_option_function<std::string>(
       "--partition", [plan](const std::string& v) { plan->partition = v; }, "sbatch --partition");
   cmd->add_option_function<std::string>(
       "--time", [plan](const std::string& v) { plan->time = v; }, "sbatch --time of each task");
-  cmd->add_option_function<int>(
-         "--cpus-per-task", [plan](int v) { plan->cpus_per_task = v; },
-         "sbatch --cpus-per-task; each task runs that many threads")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option_function<std::string>(
+      "--cpus-per-task",
+      [plan](const std::string& v) {
+        plan->cpus_per_task = static_cast<int>(parse_count("--cpus-per-task", v, 1, 4096));
+      },
+      "sbatch --cpus-per-task; each task runs that many threads");
   auto* submit = cmd->add_flag("--submit", plan->submit, "submit the jobs with sbatch");
   auto* print = cmd->add_flag("--print", "print the job scripts and the commands that submit them");
   submit->excludes(print);
@@ -256,6 +284,13 @@ void setup_slurm(CLI::App& app) {
     check_splittable(c, "slurm");
     if (opts->threads->count() > 0)
       throw Error(ExitCode::kUsage, "slurm: each task runs --cpus-per-task threads; drop --threads");
+    if (plan->time) check_slurm_time(*plan->time);
+    check_output(c.output, OutputKind::kResults, campaign_inputs(*opts, c), "-o");
+    const auto faults = count_campaign_faults(opts->model, c);
+    if (plan->tasks > faults) {
+      spdlog::warn("--tasks {}: writing {}, one per fault of the campaign", plan->tasks, faults);
+      plan->tasks = faults;
+    }
     plan->run_arguments = subcommand_arguments("slurm", kPartOptions, kPartFlags);
     plan->output = c.output;
     const int status = run_slurm(*plan);
@@ -268,8 +303,7 @@ void setup_merge(CLI::App& app) {
   auto* cmd = app.add_subcommand("merge", "the shards of one campaign into one results file, in list order");
   cmd->add_option("-o,--output", options->output, "merged results CSV")->required();
   cmd->add_option("results", options->inputs, "shard results files (each with its .json provenance)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   cmd->add_flag("--allow-partial", options->allow_partial, "write what is there when faults are missing");
   cmd->callback([options] {
     const auto summary = merge_results(*options);

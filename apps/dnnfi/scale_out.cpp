@@ -8,14 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 
 extern char** environ;
 
@@ -38,6 +41,34 @@ std::string shell_quote(const std::string& word) {
   std::string out = "'";
   for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+// A word of an #SBATCH line: sbatch reads double quotes (with backslash escapes), not a shell's
+// single quotes.
+std::string sbatch_quote(const std::string& word) {
+  std::string out = "\"";
+  for (char c : word) out += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return out + "\"";
+}
+
+// A job name Slurm and squeue show plainly: the output's name with anything but letters,
+// digits, '.', '_' and '-' made '_'.
+std::string job_name(const std::filesystem::path& output) {
+  auto name = "dnnfi-" + output.stem().string();
+  for (auto& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  return name;
+}
+
+std::int64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  for (std::string key; in >> key;) {
+    std::int64_t kib = 0;
+    in >> kib;
+    if (key == "MemAvailable:") return kib * 1024;
+    in.ignore(256, '\n');
+  }
+  return 0;
 }
 
 std::string shell_line(const std::vector<std::string>& words) {
@@ -79,11 +110,8 @@ pid_t spawn_worker(const std::vector<std::string>& argv, const std::filesystem::
   return pid;
 }
 
-void write_file(const std::filesystem::path& path, const std::string& text, bool executable) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw ResourceError(path.string() + ": cannot be written");
+void write_script(const std::filesystem::path& path, const std::string& text, bool executable) {
+  replace_file(path, text);
   if (executable)
     std::filesystem::permissions(path,
                                  std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec,
@@ -144,6 +172,53 @@ std::filesystem::path parts_folder(const std::filesystem::path& output) {
 
 std::filesystem::path part_file(const std::filesystem::path& output, std::size_t k, std::size_t n) {
   return parts_folder(output) / fmt::format("shard-{}-of-{}.csv", k, n);
+}
+
+std::size_t choose_workers(std::size_t requested, std::size_t faults, std::int64_t per_worker_bytes,
+                           const std::filesystem::path& output) {
+  // Parts of an earlier run resume only as the same shards.
+  std::error_code ec;
+  std::size_t earlier = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(parts_folder(output), ec)) {
+    unsigned k = 0, n = 0;
+    char tail = 0;
+    if (std::sscanf(entry.path().filename().c_str(), "shard-%u-of-%u.cs%c", &k, &n, &tail) == 3 &&
+        tail == 'v')
+      earlier = n;
+  }
+  if (earlier > 0) {
+    if (earlier != requested)
+      spdlog::info("{} holds the parts of {} workers: resuming them with {}", parts_folder(output).string(),
+                   earlier, earlier);
+    return earlier;
+  }
+  std::size_t workers = requested;
+  if (workers > faults) {
+    spdlog::warn("--workers {}: running {}, one per fault of the campaign", requested, faults);
+    workers = faults;
+  }
+  const auto available = available_memory();
+  if (per_worker_bytes > 0 && available > 0) {
+    const auto fit = static_cast<std::size_t>(std::max<std::int64_t>(1, available / per_worker_bytes));
+    if (workers > fit) {
+      spdlog::warn(
+          "--workers {}: running {}, as many as memory holds: each may cache up to {:.1f} GiB of activations "
+          "(--memory-limit) and {:.1f} GiB are available; a lower --memory-limit allows more",
+          requested, fit, static_cast<double>(per_worker_bytes) / (1 << 30),
+          static_cast<double>(available) / (1 << 30));
+      workers = fit;
+    }
+  }
+  return workers;
+}
+
+void check_slurm_time(const std::string& time) {
+  static const std::regex kTime(
+      R"(^([0-9]+|[0-9]+:[0-9]{1,2}|[0-9]+:[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]+(:[0-9]{1,2}(:[0-9]{1,2})?)?|UNLIMITED|INFINITE|unlimited|infinite)$)");
+  if (!std::regex_match(time, kTime))
+    throw Error(ExitCode::kUsage, "--time '" + time +
+                                      "': expected a time sbatch takes: minutes, MM:SS, HH:MM:SS, D-HH, "
+                                      "D-HH:MM or D-HH:MM:SS (e.g. 2:00:00)");
 }
 
 int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
@@ -220,7 +295,7 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
              totals.injections / std::max<std::int64_t>(1, static_cast<std::int64_t>(merged.rows)),
              plan.workers, plan.threads, seconds, plan.output.string());
   fmt::print("  masked {}, non-critical {}, critical {}, non-finite {}\n", totals.masked, totals.non_critical,
-             totals.critical, totals.non_finite);
+             totals.critical, totals.non_finite ? std::to_string(*totals.non_finite) : "n/a");
   return 0;
 }
 
@@ -233,20 +308,24 @@ int run_slurm(const SlurmPlan& plan) {
   const auto exe = own_executable().string();
   const auto cwd = std::filesystem::current_path().string();
   const auto n = plan.tasks;
-  std::string common = fmt::format("#SBATCH --chdir={}\n", shell_quote(cwd));
-  if (plan.partition) common += "#SBATCH --partition=" + *plan.partition + "\n";
+  const auto array_file = folder / "array.sbatch", merge_file = folder / "merge.sbatch";
+  for (const auto& script : {array_file, merge_file})
+    check_output(script, OutputKind::kSlurmScript, {}, "-o (its job scripts)");
+  std::string common = fmt::format("#SBATCH --chdir={}\n", sbatch_quote(cwd));
+  if (plan.partition) common += "#SBATCH --partition=" + sbatch_quote(*plan.partition) + "\n";
   if (plan.time) common += "#SBATCH --time=" + *plan.time + "\n";
 
   std::vector<std::string> run{exe, "run"};
   run.insert(run.end(), plan.run_arguments.begin(), plan.run_arguments.end());
   std::string array = "#!/bin/bash\n";
   array += fmt::format(
-      "# dnnfi campaign {} in {} array tasks, one shard each; a requeued task resumes its part.\n",
+      "# written by dnnfi slurm: campaign {} in {} array tasks, one shard each; a requeued task resumes its "
+      "part.\n",
       output.string(), n);
-  array += fmt::format("#SBATCH --job-name=dnnfi-{}\n#SBATCH --array=0-{}\n#SBATCH --requeue\n",
-                       output.stem().string(), n - 1);
-  array += fmt::format("#SBATCH --output={}/shard-%a.log\n#SBATCH --open-mode=append\n",
-                       shell_quote(folder.string()));
+  array += fmt::format("#SBATCH --job-name={}\n#SBATCH --array=0-{}\n#SBATCH --requeue\n",
+                       sbatch_quote(job_name(output)), n - 1);
+  array += fmt::format("#SBATCH --output={}\n#SBATCH --open-mode=append\n",
+                       sbatch_quote((folder / "shard-%a.log").string()));
   if (plan.cpus_per_task) array += fmt::format("#SBATCH --cpus-per-task={}\n", *plan.cpus_per_task);
   array += common;
   array += "set -eu\n";
@@ -258,16 +337,17 @@ int run_slurm(const SlurmPlan& plan) {
   std::vector<std::string> merge_cmd{exe, "merge", "-o", output.string()};
   for (std::size_t k = 0; k < n; ++k) merge_cmd.push_back(part_file(output, k, n).string());
   std::string merge = "#!/bin/bash\n";
+  merge += fmt::format(
+      "# written by dnnfi slurm: merges the {} parts of {} once every array task has succeeded.\n", n,
+      output.string());
   merge +=
-      fmt::format("# Merges the {} parts of {} once every array task has succeeded.\n", n, output.string());
-  merge += fmt::format("#SBATCH --job-name=dnnfi-{}-merge\n#SBATCH --output={}/merge.log\n",
-                       output.stem().string(), shell_quote(folder.string()));
+      fmt::format("#SBATCH --job-name={}\n#SBATCH --output={}\n", sbatch_quote(job_name(output) + "-merge"),
+                  sbatch_quote((folder / "merge.log").string()));
   merge += common;
   merge += "set -eu\nexec " + shell_line(merge_cmd) + "\n";
 
-  const auto array_file = folder / "array.sbatch", merge_file = folder / "merge.sbatch";
-  write_file(array_file, array, true);
-  write_file(merge_file, merge, true);
+  write_script(array_file, array, true);
+  write_script(merge_file, merge, true);
   if (!plan.submit) {
     fmt::print("# {}\n{}\n# {}\n{}\n", array_file.string(), array, merge_file.string(), merge);
     fmt::print(

@@ -28,6 +28,11 @@ struct WorkerPlan {
   std::size_t workers = 2;
   int threads = 1;  // per worker
 };
+// How many workers to start for `requested`: one per fault at most, no more than memory holds
+// when each may cache `per_worker_bytes` (0: not bounded by memory), and, when the parts of an
+// earlier run are there, as many as they were (so they resume). Says so when it is fewer.
+std::size_t choose_workers(std::size_t requested, std::size_t faults, std::int64_t per_worker_bytes,
+                           const std::filesystem::path& output);
 // Runs the workers, stops them all on `stop`, merges their parts into the output and removes
 // them; returns the exit status (130 when stopped: a rerun resumes every part).
 int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop);
@@ -40,6 +45,9 @@ struct SlurmPlan {
   std::optional<int> cpus_per_task;
   bool submit = false;  // else print
 };
+// `--time` as sbatch takes it: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or
+// UNLIMITED; a usage Error naming the value otherwise.
+void check_slurm_time(const std::string& time);
 // Writes OUT.csv.slurm/{array,merge}.sbatch and submits them (the merge after the array,
 // afterok) or prints them with the commands that would submit them.
 int run_slurm(const SlurmPlan& plan);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "dnnfi/engine.hpp"
@@ -60,7 +61,15 @@ struct LoopOptions {
   const std::vector<Fault>* allowed = nullptr;
   std::size_t test_signal_after_rows = 0;  // raise test_signal after this many new rows; Default: never
   int test_signal = 0;
+  // Called once the results file's rows are checked, before anything is written to it (the
+  // provenance is written here, never for a refused file). Default: none.
+  std::function<void()> on_checked;
 };
+
+// The rows a results file already holds, checked as a resume checks them (each a fault of
+// `allowed`, once, over `options.images` images with `options.rule`); an InputError naming the
+// file and line otherwise. Reads only: callers check a file before the expensive part starts.
+std::size_t check_existing_rows(const std::vector<Fault>& allowed, const LoopOptions& options);
 
 // Runs every fault of `faults` that the results file does not hold yet on `engine`, appending
 // each row as it is reported. Resumed rows must match the list (same fault, model, image count

@@ -84,8 +84,11 @@ struct CampaignOptions {
   NonFiniteRule non_finite = kDefaultNonFiniteRule;  // --non-finite; Default: argmax, the seed's
   std::optional<IterativeOptions> iterative;         // --margin: iterative SFI; Default: the whole list
   std::optional<std::filesystem::path> replay;       // --replay FILE: counts from it; Default: inference
-  CampaignObserver* observer = nullptr;              // told the progress; Default: none
-  const std::atomic<bool>* stop = nullptr;           // set by a signal handler; Default: none
+  // --adopt: rows of an existing -o without provenance are taken as this campaign's (checked row
+  // by row, recorded in the provenance). Default: refused, their origin is unknown.
+  bool adopt = false;
+  CampaignObserver* observer = nullptr;     // told the progress; Default: none
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler; Default: none
   // For tests that need a kill at an exact point: raise this signal after this many new rows
   // (DNNFI_TEST_SIGNAL_AFTER_ROWS=K[:SIGNAL]). Default: never.
   std::size_t test_signal_after_rows = 0;
@@ -93,6 +96,17 @@ struct CampaignOptions {
 };
 CampaignSummary run_campaign(const ModelOptions& model, const InferenceOptions& inference,
                              const CampaignOptions& options);
+
+// The faults of a campaign: its whole list (after --layers), the sequence it runs them in
+// (after --sample) and this part's share of them (after --shard). An error when a list has no
+// faults or this part none: a campaign of nothing is a mistake, never a success.
+struct CampaignFaults {
+  std::vector<Fault> list, sequence, faults;
+};
+CampaignFaults plan_faults(const std::vector<Layer>& layers, const CampaignOptions& options);
+// How many faults `run` with these options would run (the model's layer table decides the
+// statistical list): what --workers and `slurm --tasks` are capped at.
+std::size_t count_campaign_faults(const ModelOptions& model, const CampaignOptions& options);
 
 // `dnnfi merge`: the parts of one campaign (its shards) into one results file.
 struct MergeOptions {

@@ -60,7 +60,8 @@ struct GroupStats {
   Interval ci99;                     // Wilson interval of that rate, 99%
   double mean_sdc1 = 0;              // mean over the faults of critical / n_injections
   double masked_share = 0;           // masked images / images
-  double non_finite_share = 0;       // images with NaN/Inf logits / images
+  // Images with NaN/Inf logits / images; unknown when a row does not record them.
+  std::optional<double> non_finite_share = 0;
 };
 
 // Bit fields of IEEE-754 binary32: 31 sign, 23-30 exponent, 0-22 mantissa.

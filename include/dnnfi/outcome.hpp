@@ -18,7 +18,9 @@ struct Counts {
   std::int64_t masked = 0;        // logits bit-identical to golden (and finite)
   std::int64_t non_critical = 0;  // logits differ, same top-1
   std::int64_t critical = 0;      // top-1 differs (SDC-1)
-  std::int64_t non_finite = 0;    // images with a NaN/Inf logit, whichever class they went to
+  // Images with a NaN/Inf logit, whichever class they went to; unknown (nullopt) for rows of a
+  // file that does not record it (the published lists), and for any sum that includes one.
+  std::optional<std::int64_t> non_finite = 0;
   Counts& operator+=(const Counts& other);
   bool operator==(const Counts& other) const;
 };

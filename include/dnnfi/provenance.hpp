@@ -45,6 +45,9 @@ struct Provenance {
   // The campaign's faults in order, before sharding, as Injection ranges ("0-16626" or
   // "0,405,811"); shard K holds every N-th of them from K.
   std::string injections;
+  // Rows taken over from a file without provenance (--adopt), and how many; empty: none. Kept by
+  // every later resume and merge, so the adoption stays on record.
+  std::string adopted;
 };
 
 // The Injection numbers of `faults` as ranges, and back.

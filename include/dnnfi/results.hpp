@@ -33,10 +33,11 @@ struct ResultRow {
 std::string format_row(const ResultRow& row);
 
 // Reads a dnnfi results file, or a published list with results (the seed's eight columns;
-// non_finite then reads 0, fault_model bit-flip and the rule argmax, the seed's). A file of an
-// older dnnfi, without non_finite_rule, used the rule critical. Only complete lines are rows: a last line
-// without its newline (a write cut short by a kill) is reported by torn_bytes(), not parsed.
-// Every malformed row is an InputError naming the file and line. Nothing is ever written.
+// non_finite is then unknown, as it is for an empty non_finite cell, fault_model bit-flip and the rule
+// argmax, the seed's). A file of an older dnnfi, without non_finite_rule, used the rule critical. Only
+// complete lines are rows: a last line without its newline (a write cut short by a kill) is reported by
+// torn_bytes(), not parsed. Every malformed row is an InputError naming the file and line. Nothing is ever
+// written.
 class ResultsReader {
  public:
   explicit ResultsReader(const std::filesystem::path& path);

@@ -34,6 +34,11 @@ std::int64_t parse_memory_size(const std::string& text);
 std::vector<float> parse_channel_values(const std::string& option, const std::string& text);
 // --size HxW ("50x50"): both at least 1.
 std::vector<std::int64_t> parse_image_size(const std::string& text);
+// A whole number option (--seed, --sample, --workers, --tasks, ...): decimal digits only, at least
+// `minimum` and at most `maximum`; anything else (-1, 1e23, 2^64) is a usage Error naming the option
+// and the value, never a wrapped or rounded number.
+std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t minimum = 0,
+                          std::uint64_t maximum = UINT64_MAX);
 // --bits: "23-30", "0-22,31".
 BitMask parse_bits_option(const std::string& text);
 

@@ -72,6 +72,12 @@ void put_in_order(const std::filesystem::path& path, const std::vector<Fault>& f
 
 }  // namespace
 
+std::size_t check_existing_rows(const std::vector<Fault>& allowed, const LoopOptions& options) {
+  if (!std::filesystem::exists(options.output)) return 0;
+  ResultsReader reader(options.output);
+  return resumable_rows(allowed, reader, options).size();
+}
+
 CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine, const LoopOptions& options) {
   CampaignSummary summary;
   summary.faults = faults.size();
@@ -93,6 +99,7 @@ CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine,
       spdlog::warn("{}: dropping a torn last line ({} bytes); that fault runs again", options.output.string(),
                    existing->torn_bytes());
   }
+  if (options.on_checked) options.on_checked();
   std::optional<ResultsWriter> results;
   if (existing)
     results.emplace(ResultsWriter::resume(options.output, *existing));

@@ -27,6 +27,8 @@ torch::Device setup_inference(const InferenceOptions& options) {
   } catch (const c10::Error&) {
     // Only settable once per process; a second call (tests) keeps the first value.
   }
+  if (at::get_num_threads() != threads)
+    spdlog::warn("--threads {}: LibTorch runs {} intra-op threads", threads, at::get_num_threads());
   spdlog::debug("threads: {} intra-op, {} inter-op", at::get_num_threads(), at::get_num_interop_threads());
   if (!options.use_cuda) {
     if (options.numerics.tf32)

@@ -7,6 +7,7 @@
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
 #include "platform/file_lock.hpp"
@@ -34,8 +35,13 @@ MergeSummary merge_results(const MergeOptions& options) {
   std::vector<Provenance> parts;
   for (const auto& input : options.inputs) {
     std::error_code ec;
-    if (std::filesystem::equivalent(input, options.output, ec))
-      throw Error(ExitCode::kUsage, input.string() + " is both an input and -o");
+    if (!std::filesystem::is_regular_file(input, ec))
+      throw InputError(input.string() +
+                       (std::filesystem::exists(input, ec) ? ": not a file" : ": no such file") +
+                       "; merge takes the results files of a campaign's parts");
+  }
+  check_output(options.output, OutputKind::kResults, options.inputs, "-o");
+  for (const auto& input : options.inputs) {
     auto p = read_provenance(input);
     if (!p)
       throw InputError(input.string() + ": no provenance (" + provenance_path(input).string() +
@@ -48,7 +54,7 @@ MergeSummary merge_results(const MergeOptions& options) {
     const auto differences = provenance_differences(parts[0], parts[i], false);
     if (!differences.empty()) {
       std::string why;
-      for (const auto& d : differences) why += "\n  " + d;
+      for (const auto& d : differences) why += (why.empty() ? " " : "; ") + d;
       throw InputError(options.inputs[i].string() + " is not part of the campaign of " +
                        options.inputs[0].string() + ":" + why);
     }
@@ -114,22 +120,25 @@ MergeSummary merge_results(const MergeOptions& options) {
   merged.shard = Shard{};
   merged.engine = "merged";
   merged.dnnfi_version = dnnfi_version();
+  // Rows adopted into any part stay on record in the whole.
+  merged.adopted.clear();
+  for (const auto& part : parts)
+    if (!part.adopted.empty()) merged.adopted += (merged.adopted.empty() ? "" : "; ") + part.adopted;
   // -o is replaced only when it holds this campaign (an earlier merge): nothing else is lost.
   std::error_code ec;
   if (std::filesystem::exists(options.output, ec)) {
     const auto existing = read_provenance(options.output);
     if (!existing || !provenance_differences(merged, *existing, true).empty())
-      throw Error(ExitCode::kUsage,
-                  options.output.string() +
-                      " exists and is not an earlier merge of this campaign; choose another -o");
+      throw InputError(options.output.string() +
+                       " exists and is not an earlier merge of this campaign; choose another -o");
     ResultsReader reader(options.output);
     for (ResultRow row; reader.next(row);) {
       const auto at = position.find(row.fault.injection);
       if (at == position.end() || !rows[at->second])
-        throw Error(ExitCode::kUsage,
-                    fmt::format("{}:{}: Injection {} is in no input: merging would lose it; "
-                                "choose another -o",
-                                options.output.string(), reader.line(), row.fault.injection));
+        throw InputError(
+            fmt::format("{}:{}: Injection {} is in no input: merging would lose it; "
+                        "choose another -o",
+                        options.output.string(), reader.line(), row.fault.injection));
     }
   }
   const FileLock lock(options.output);

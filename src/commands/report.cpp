@@ -6,6 +6,7 @@
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 #include "platform/process.hpp"
 #include "workload.hpp"
 
@@ -21,18 +22,20 @@ std::vector<ResultRow> read_rows(const std::filesystem::path& file) {
   return rows;
 }
 
-void write_file(const std::filesystem::path& file, const std::string& text) {
-  const auto tmp = std::filesystem::path(file).concat(".part");
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out || !(out << text) || !out.flush()) throw ResourceError(file.string() + ": cannot write");
-  }
-  std::filesystem::rename(tmp, file);
-}
-
 }  // namespace
 
 ReportOutcome report_results(const ReportRequest& request) {
+  std::vector<std::filesystem::path> inputs{request.results};
+  if (request.reference) inputs.push_back(*request.reference);
+  if (request.model && request.model->model_file) inputs.push_back(*request.model->model_file);
+  if (request.json) check_output(*request.json, OutputKind::kReportJson, inputs, "--json");
+  if (request.html) {
+    check_output(*request.html, OutputKind::kReportHtml, inputs, "--html");
+    std::error_code ec;
+    if (request.json && std::filesystem::weakly_canonical(*request.json, ec) ==
+                            std::filesystem::weakly_canonical(*request.html, ec))
+      throw Error(ExitCode::kUsage, "--json and --html name the same file, " + request.html->string());
+  }
   ReportOptions options;
   if (request.model) {
     const auto work = resolve_workload(*request.model);
@@ -43,18 +46,24 @@ ReportOutcome report_results(const ReportRequest& request) {
   if (request.reference)
     outcome.comparison = compare_files(request.results, *request.reference, request.max_critical_diff);
   const auto json = report_json(outcome.report, outcome.comparison ? &*outcome.comparison : nullptr);
-  if (request.json) write_file(*request.json, json);
+  if (request.json) replace_file(*request.json, json);
   if (request.html) {
-    // The charts are drawn by matplotlib (python3-matplotlib) into one self-contained page.
+    // The charts are drawn by matplotlib (python3-matplotlib) into one self-contained page, written
+    // beside the page and renamed over it once complete.
     const auto data =
         std::filesystem::temp_directory_path() / ("dnnfi-report-" + std::to_string(::getpid()) + ".json");
-    write_file(data, json);
-    const int status = run_process({python_interpreter(), (scripts_dir() / "report_html.py").string(),
-                                    data.string(), request.html->string()});
-    std::filesystem::remove(data);
-    if (status != 0)
+    replace_file(data, json);
+    const auto page = temporary_beside(*request.html);
+    const int status = run_process(
+        {python_interpreter(), (scripts_dir() / "report_html.py").string(), data.string(), page.string()});
+    std::error_code ec;
+    std::filesystem::remove(data, ec);
+    if (status == 0) std::filesystem::rename(page, *request.html, ec);
+    if (status != 0 || ec) {
+      std::filesystem::remove(page, ec);
       throw ResourceError("could not write " + request.html->string() + " (report_html.py exit status " +
                           std::to_string(status) + ", its message is above; it needs python3-matplotlib)");
+    }
   }
   return outcome;
 }

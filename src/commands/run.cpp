@@ -3,9 +3,12 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
+#include <utility>
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
 #include "platform/file_lock.hpp"
 #include "platform/sha256.hpp"
@@ -55,24 +58,42 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
   return p;
 }
 
-// The file's provenance must be this campaign's; then it is (re)written with this run's engine
-// and threads. A results file of an older dnnfi, without one, is checked row by row only.
-void check_and_record(const std::filesystem::path& output, const Provenance& ours) {
+// The provenance this run will write beside `output` once its rows are checked: the file's own
+// must describe this campaign (everything that can change a count agrees; said before any row
+// is looked at), its rows must be this campaign's (`check_rows`, which returns how many there
+// are), and rows with no provenance at all are of unknown origin, refused unless `adopt` (the
+// adoption is then recorded). Nothing is written here.
+Provenance checked_provenance(const std::filesystem::path& output, Provenance ours, bool adopt,
+                              const std::function<std::size_t()>& check_rows) {
   // An empty results file holds nothing to protect: a provenance left beside it is stale.
-  const bool empty = std::filesystem::file_size(output) == 0;
-  if (const auto theirs = empty ? std::nullopt : read_provenance(output)) {
+  if (std::filesystem::file_size(output) == 0) return ours;
+  if (const auto theirs = read_provenance(output)) {
     const auto differences = provenance_differences(ours, *theirs, true);
     if (!differences.empty()) {
       std::string why;
-      for (const auto& d : differences) why += "\n  " + d;
+      for (const auto& d : differences) why += (why.empty() ? "" : "; ") + d;
       throw InputError(provenance_path(output).string() + ": " + output.string() +
-                       " holds another campaign's results; use another -o, or the same options:" + why);
+                       " holds another campaign's results (" + why +
+                       "); use another -o, or the same options");
     }
-  } else if (!empty) {
-    spdlog::warn("{}: no provenance beside it (an older dnnfi?); its rows are checked one by one",
-                 output.string());
+    ours.adopted = theirs->adopted;  // an adoption stays on record
+    if (adopt)
+      spdlog::info("{}: its provenance is this campaign's; --adopt has nothing to do", output.string());
+    check_rows();
+    return ours;
   }
-  write_provenance(output, ours);
+  const auto rows = check_rows();
+  if (rows == 0) return ours;  // a header alone: nothing of unknown origin
+  if (!adopt)
+    throw InputError(output.string() + " holds " + std::to_string(rows) + " rows of unknown origin (no " +
+                     provenance_path(output).filename().string() +
+                     " beside it says which campaign made them); use another -o, or --adopt to take them "
+                     "as this campaign's (checked row by row, recorded in the provenance)");
+  ours.adopted =
+      fmt::format("{} rows of a file without provenance, adopted by dnnfi {}", rows, dnnfi_version());
+  spdlog::warn("{}: adopting {} rows of unknown origin (--adopt); the provenance records it", output.string(),
+               rows);
+  return ours;
 }
 
 // Removes the results file the campaign's lock created when nothing was written to it, so a
@@ -98,6 +119,39 @@ class EmptyOutputCleanup {
 
 std::string dnnfi_version() { return DNNFI_VERSION; }
 
+CampaignFaults plan_faults(const std::vector<Layer>& layers, const CampaignOptions& options) {
+  CampaignFaults plan;
+  if (options.faults) {
+    plan.list = read_fault_list(*options.faults, layers, options.fault_model).faults;
+    if (plan.list.empty())
+      throw InputError(options.faults->string() + ": no faults (a header without rows); nothing to run");
+  } else {
+    spdlog::info("no -f given: using the statistical fault list for seed {}", SampleSpec{}.seed);
+    plan.list = generate_fault_list(layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
+  }
+  if (options.layers) {
+    plan.list = select_faults(plan.list, *options.layers);
+    if (plan.list.empty())
+      throw Error(ExitCode::kUsage, "--layers '" + *options.layers + "' keeps no fault of the list");
+  }
+  if (options.iterative && (options.sample > 0 || options.shard.count > 1))
+    throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
+  if (options.sample > plan.list.size())
+    spdlog::warn("--sample {}: the list has {} faults; running them all", options.sample, plan.list.size());
+  plan.sequence = options.iterative ? plan.list : spread_sample(plan.list, options.sample);
+  plan.faults = options.iterative ? plan.list : shard(plan.sequence, options.shard);
+  if (plan.faults.empty())
+    throw Error(ExitCode::kUsage, fmt::format("--shard {}/{}: the campaign's {} faults leave this part none; "
+                                              "use at most {} parts",
+                                              options.shard.index, options.shard.count, plan.sequence.size(),
+                                              plan.sequence.size()));
+  return plan;
+}
+
+std::size_t count_campaign_faults(const ModelOptions& model_options, const CampaignOptions& options) {
+  return plan_faults(resolve_workload(model_options).layers(), options).faults.size();
+}
+
 CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceOptions& inference,
                              const CampaignOptions& options) {
   const auto device = setup_inference(inference);
@@ -105,15 +159,17 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto memory_limit =
       options.memory_limit.value_or(device.is_cuda() ? kDefaultCudaMemoryLimit : kDefaultMemoryLimit);
   check_memory_limit(memory_limit);
-  for (const auto& input : {options.faults, options.replay}) {
-    std::error_code ec;
-    if (input && std::filesystem::equivalent(*input, options.output, ec))
-      throw Error(ExitCode::kUsage, options.output.string() + " is both an input and -o; choose another -o");
-  }
+  std::vector<std::filesystem::path> inputs;
+  for (const auto& input : {options.faults, options.replay, model_options.model_file, model_options.data})
+    if (input) inputs.push_back(*input);
+  check_output(options.output, OutputKind::kResults, inputs, "-o");
   // One writer per results file, refused at once: the lock is held until the campaign ends.
   const FileLock lock(options.output);
   const EmptyOutputCleanup cleanup(options.output, lock.created());
   const auto work = resolve_workload(model_options);
+  const auto stop_requested = [&] {
+    if (options.stop && options.stop->load()) throw Error(ExitCode::kInterrupted, "stopped by a signal");
+  };
 
   // Everything the user wrote is checked before any inference starts. The full export is
   // needed anyway, and its model info carries the layer table (one exporter run on first use);
@@ -121,29 +177,24 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   std::optional<ModelFiles> files;
   if (!options.replay) files = work.model.prepare(work.where);
   const auto layers = work.layers();
-  FaultList list;
-  if (options.faults) {
-    list = read_fault_list(*options.faults, layers, options.fault_model);
-  } else {
-    spdlog::info("no -f given: using the statistical fault list for seed {}", SampleSpec{}.seed);
-    list.faults = generate_fault_list(layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
-  }
-  if (options.layers) {
-    list.faults = select_faults(list.faults, *options.layers);
-    if (list.faults.empty())
-      throw Error(ExitCode::kUsage, "--layers '" + *options.layers + "' keeps no fault of the list");
-  }
-  if (options.iterative && (options.sample > 0 || options.shard.count > 1))
-    throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
-  const auto sequence = options.iterative ? list.faults : spread_sample(list.faults, options.sample);
-  const auto faults = options.iterative ? list.faults : shard(sequence, options.shard);
-  auto provenance = describe(work, inference, options, list.faults, sequence);
+  const auto plan = plan_faults(layers, options);
+  const auto& faults = plan.faults;
+  auto provenance = describe(work, inference, options, plan.list, plan.sequence);
   LoopOptions loop;
   loop.output = options.output;
   loop.observer = options.observer;
   loop.stop = options.stop;
   loop.test_signal_after_rows = options.test_signal_after_rows;
   loop.test_signal = options.test_signal;
+  loop.rule = options.non_finite;
+  // The provenance is written once every check of the file has passed, before its first row.
+  bool recorded = false;
+  loop.on_checked = [&] {
+    provenance.threads = at::get_num_threads();  // what LibTorch runs, once its pool has started
+    if (!std::exchange(recorded, true)) write_provenance(options.output, provenance);
+  };
+  const auto& allowed = options.iterative ? plan.list : faults;
+  const auto check_rows = [&] { return check_existing_rows(allowed, loop); };
   auto finish = [&](Engine& engine) {
     return options.iterative ? run_iterative(faults, layers, engine, loop, *options.iterative)
                              : run_fault_loop(faults, engine, loop);
@@ -157,24 +208,26 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
     for (const auto& row : rows)
       if (row.counts.injections != rows.front().counts.injections || row.rule != rows.front().rule)
         throw InputError(options.replay->string() + ": rows over different image counts or non-finite rules");
+    if (rows.front().rule != options.non_finite)
+      throw Error(ExitCode::kUsage,
+                  fmt::format("--non-finite {}: the rows of {} were classified with {}, and a replay keeps "
+                              "their counts; give --non-finite {}",
+                              to_string(options.non_finite), options.replay->string(),
+                              to_string(rows.front().rule), to_string(rows.front().rule)));
     loop.images = rows.front().counts.injections;
-    loop.rule = rows.front().rule;
     auto engine = make_replay_engine(rows, options.replay->string());
     provenance.replay = std::filesystem::absolute(*options.replay).string();
     provenance.images = loop.images;
     provenance.engine = "replay";
-    check_and_record(options.output, provenance);
+    provenance = checked_provenance(options.output, provenance, options.adopt, check_rows);
     spdlog::info("{}: {} faults, counts replayed from {}", work.label, faults.size(),
                  options.replay->string());
     return finish(*engine);
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto model = load_for_inference(*files, device, inference);
   const auto source = work.data();
   auto data = open_dataset(source, inference.images);
-  check_model_fits(model, data, source.path.string());
-  place_on_device(data, model);
   provenance.model_sha256 =
       work.entry && work.entry->sha256.size() == 64 ? work.entry->sha256 : sha256_of_path(files->torchscript);
   provenance.dataset = work.options.data ? work.options.data->string() : work.entry->dataset + " (zoo)";
@@ -183,9 +236,16 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
       "mean " + join_values(source.normalization.mean) + " std " + join_values(source.normalization.std);
   provenance.images = data.size();
   provenance.device = device.str();
-  check_and_record(options.output, provenance);
+  // The results file is checked before the model is loaded and the golden pass runs.
+  loop.images = data.size();
+  provenance = checked_provenance(options.output, provenance, options.adopt, check_rows);
+  stop_requested();
+  auto model = load_for_inference(*files, device, inference);
+  check_model_fits(model, data, source.path.string());
+  place_on_device(data, model);
   const double load_seconds = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
+  stop_requested();
   EngineOptions engine_options;
   engine_options.batch_size = inference.batch_size;
   engine_options.memory_limit = memory_limit;
@@ -195,11 +255,13 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   auto engine = make_engine(options.engine, model, data, engine_options);
   spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
                 seconds_since(t1));
+  // OpenMP may start fewer threads than asked for; it is known once the first pass has run.
+  if (inference.threads > 0 && at::get_num_threads() != inference.threads)
+    spdlog::warn("--threads {}: LibTorch runs {} threads", inference.threads, at::get_num_threads());
   spdlog::info("{}: {} faults x {} images, {} engine, batch {}, {} thread(s), {}", work.label, faults.size(),
                data.size(), engine->name(), inference.batch_size, at::get_num_threads(), device.str());
+  stop_requested();
 
-  loop.images = data.size();
-  loop.rule = options.non_finite;
   auto summary = finish(*engine);
   spdlog::debug("peak cached activations: {:.1f} MiB",
                 static_cast<double>(engine->cache_bytes()) / (1 << 20));

@@ -14,6 +14,8 @@ TableReader::TableReader(std::istream& in, std::string source, std::string_view 
     throw InputError(source_, 1, "empty file; expected the header " + std::string(expected_header));
   line_ = 1;
   if (!header_line_.empty() && header_line_.back() == '\r') header_line_.pop_back();
+  // Spreadsheets save CSV with a UTF-8 byte order mark, which is no part of the first column's name.
+  if (header_line_.rfind("\xEF\xBB\xBF", 0) == 0) header_line_.erase(0, 3);
   std::string why;
   auto fields = split(header_line_, &why);
   if (!fields) fail("broken header: " + why);

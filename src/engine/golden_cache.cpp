@@ -7,6 +7,7 @@
 
 #include "batches.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/settings.hpp"
 
 namespace dnnfi {
 namespace {
@@ -33,6 +34,14 @@ GoldenCache::GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std
                     &largest_activation_);
   const std::int64_t per_image = std::max<std::int64_t>(bytes_of(probe), 1);
   const std::int64_t batches = std::max<std::int64_t>(1, memory_limit / (per_image * batch_));
+  // The cache holds whole batches: a limit below one batch cannot be kept, and is not in silence.
+  if (memory_limit < per_image * std::min(batch_, data_.size()))
+    spdlog::warn(
+        "--memory-limit {} holds less than one batch of cached activations ({:.1f} MiB for {} images); "
+        "caching one batch at a time",
+        format_memory_size(memory_limit),
+        static_cast<double>(per_image * std::min(batch_, data_.size())) / (1 << 20),
+        std::min(batch_, data_.size()));
   chunk_ = std::max<std::int64_t>(1, std::min(data_.size(), batches * batch_));
   golden_parts_.resize(chunk_count());
   spdlog::debug("staged engine: {} stages, {} bytes cached per image, chunks of {} images", plan_.size(),

@@ -98,12 +98,13 @@ std::string comparison_text(const Comparison& c) {
 
 std::string comparison_json(const Comparison& c) {
   json::Writer out;
-  write_json(out, c);
+  write_json(out, c, "dnnfi comparison");
   return out.str() + "\n";
 }
 
-void write_json(json::Writer& out, const Comparison& c) {
+void write_json(json::Writer& out, const Comparison& c, std::string_view kind) {
   out.begin_object();
+  if (!kind.empty()) out.key("kind").string(kind);  // first: how dnnfi recognises a file it may replace
   out.key("a").string(c.a_source).key("b").string(c.b_source);
   out.key("a_faults").number(c.a_faults).key("b_faults").number(c.b_faults);
   out.key("common").number(c.common);

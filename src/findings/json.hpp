@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -64,6 +65,14 @@ class Writer {
     }
     return *this;
   }
+  // An unknown value is null.
+  template <typename T>
+  Writer& number(const std::optional<T>& value) {
+    if (value) return number(*value);
+    separate();
+    out_ += "null";
+    return *this;
+  }
   const std::string& str() const { return out_; }
 
  private:
@@ -98,6 +107,7 @@ class Writer {
 
 namespace dnnfi {
 struct Comparison;
-// A comparison as one JSON object (comparison_json, and a report's `reference`).
-void write_json(json::Writer& out, const Comparison& comparison);
+// A comparison as one JSON object (comparison_json, and a report's `reference`); `kind`, when
+// given, is its first key.
+void write_json(json::Writer& out, const Comparison& comparison, std::string_view kind = {});
 }  // namespace dnnfi

@@ -22,14 +22,16 @@ std::size_t field_index(int bit) {
 
 // Sums of one group, turned into GroupStats at the end.
 struct Tally {
-  std::int64_t faults = 0, critical_faults = 0, images = 0, masked = 0, non_finite = 0;
+  std::int64_t faults = 0, critical_faults = 0, images = 0, masked = 0;
+  std::optional<std::int64_t> non_finite = 0;  // unknown once one row does not record it
   double sdc1_sum = 0;
   void add(const ResultRow& row) {
     ++faults;
     critical_faults += row.counts.critical > 0;
     images += row.counts.injections;
     masked += row.counts.masked;
-    non_finite += row.counts.non_finite;
+    non_finite = non_finite && row.counts.non_finite ? std::optional(*non_finite + *row.counts.non_finite)
+                                                     : std::nullopt;
     sdc1_sum += row.counts.injections ? static_cast<double>(row.counts.critical) / row.counts.injections : 0;
   }
   GroupStats stats(std::string name, double population = 0) const {
@@ -42,7 +44,8 @@ struct Tally {
         wilson_interval(static_cast<double>(critical_faults), static_cast<double>(faults), kZ99, population);
     s.mean_sdc1 = faults ? sdc1_sum / faults : 0;
     s.masked_share = images ? static_cast<double>(masked) / images : 0;
-    s.non_finite_share = images ? static_cast<double>(non_finite) / images : 0;
+    s.non_finite_share =
+        non_finite ? std::optional(images ? static_cast<double>(*non_finite) / images : 0.0) : std::nullopt;
     return s;
   }
 };
@@ -203,6 +206,7 @@ std::string group_table(const char* title, const std::vector<GroupStats>& groups
 std::string report_json(const Report& r, const Comparison* reference) {
   json::Writer out;
   out.begin_object();
+  out.key("kind").string("dnnfi report");  // first: how dnnfi recognises a file it may replace
   out.key("source").string(r.source);
   out.key("n_injections").number(r.images);
   out.key("fault_models").begin_array();
@@ -268,7 +272,10 @@ std::string report_text(const Report& r) {
                                  join(r.fault_models), join(r.rules));
   text += fmt::format("critical faults  {} of {} = {} {} (99% Wilson)\n", o.critical_faults, o.faults,
                       percent(o.critical_fault_rate), interval(o.ci99));
-  if (r.population > 0)
+  if (r.margin > 1)  // a half-width past 100% says nothing: the sample is too small for one
+    text +=
+        fmt::format("margin of error  none: {} faults are too few for a margin at 99% (p = 0.5)\n", o.faults);
+  else if (r.population > 0)
     text += fmt::format("margin of error  +-{:.2f}% for the model's {:.0f} possible faults (99%, p = 0.5)\n",
                         100 * r.margin, r.population);
   else
@@ -280,7 +287,8 @@ std::string report_text(const Report& r) {
                         percent(r.stratified->rate), interval(r.stratified->interval),
                         100 * r.stratified->interval.half_width());
   text += fmt::format("mean SDC-1 rate  {:.3f}%   masked images {}   NaN/Inf images {}\n", 100 * o.mean_sdc1,
-                      percent(o.masked_share), percent(o.non_finite_share));
+                      percent(o.masked_share),
+                      o.non_finite_share ? percent(*o.non_finite_share) : "n/a (not recorded)");
   text += group_table("layer", r.layers);
   text += group_table("bit field", r.fields);
   text += group_table("bit", r.bits);

@@ -11,7 +11,7 @@ Counts& Counts::operator+=(const Counts& o) {
   masked += o.masked;
   non_critical += o.non_critical;
   critical += o.critical;
-  non_finite += o.non_finite;
+  non_finite = non_finite && o.non_finite ? std::optional(*non_finite + *o.non_finite) : std::nullopt;
   return *this;
 }
 
@@ -22,7 +22,9 @@ bool Counts::operator==(const Counts& o) const {
 
 std::ostream& operator<<(std::ostream& out, const Counts& c) {
   return out << "{n=" << c.injections << " masked=" << c.masked << " non_critical=" << c.non_critical
-             << " critical=" << c.critical << " non_finite=" << c.non_finite << "}";
+             << " critical=" << c.critical
+             << " non_finite=" << (c.non_finite ? std::to_string(*c.non_finite) : std::string("unknown"))
+             << "}";
 }
 
 std::optional<NonFiniteRule> parse_non_finite_rule(std::string_view text) {

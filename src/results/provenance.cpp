@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 #include "findings/json.hpp"
 #include "platform/sha256.hpp"
 
@@ -215,20 +216,10 @@ void write_provenance(const std::filesystem::path& results, const Provenance& p)
   field("batch_size", p.batch_size);
   field("threads", p.threads);
   field("shard", fmt::format("{}/{}", p.shard.index, p.shard.count));
+  if (!p.adopted.empty()) field("adopted", p.adopted);
   out += "\n}\n";
 
-  const auto path = provenance_path(results);
-  auto temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << out;
-    file.flush();
-    if (!file) throw ResourceError(temporary.string() + ": cannot be written");
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) throw ResourceError(path.string() + ": cannot be written (" + ec.message() + ")");
+  replace_file(provenance_path(results), out);
 }
 
 std::optional<Provenance> read_provenance(const std::filesystem::path& results) {
@@ -257,6 +248,7 @@ std::optional<Provenance> read_provenance(const std::filesystem::path& results) 
   p.sample = static_cast<std::size_t>(integer(v, "sample", source));
   p.batch_size = integer(v, "batch_size", source);
   p.threads = static_cast<int>(integer(v, "threads", source));
+  if (const auto it = v.find("adopted"); it != v.end()) p.adopted = it->second;
   const auto shard_text = text_of("shard");
   const auto slash = shard_text.find('/');
   try {

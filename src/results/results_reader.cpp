@@ -26,6 +26,10 @@ std::string read_stream(std::istream& in, const std::string& source) {
 }
 
 std::string read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path.string() + ": a folder, not a results file");
+  if (!std::filesystem::exists(path, ec)) throw InputError(path.string() + ": no such results file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open the results file");
   return read_stream(in, path.string());
@@ -75,8 +79,12 @@ bool ResultsReader::next(ResultRow& row) {
   if (!s.table || !s.table->next()) return false;
   const auto& t = *s.table;
   row.fault = csv::read_fault_columns(t);
+  // non_finite is unknown where the file has no such column (the published lists) or leaves
+  // the cell empty (a replay of such a file).
+  std::optional<std::int64_t> non_finite;
+  if (s.non_finite && !text::trim(t.field(*s.non_finite)).empty()) non_finite = t.count(*s.non_finite);
   row.counts = Counts{t.count(s.n_injections), t.count(s.masked), t.count(s.non_critical),
-                      t.count(s.critical), s.non_finite ? t.count(*s.non_finite) : 0};
+                      t.count(s.critical), non_finite};
   row.fault.model = kDefaultFaultModel;
   if (s.fault_model) {
     const auto model = parse_fault_model(text::trim(t.field(*s.fault_model)));
@@ -93,7 +101,7 @@ bool ResultsReader::next(ResultRow& row) {
   const auto& c = row.counts;
   if (c.masked + c.non_critical + c.critical != c.injections)
     t.fail("masked + non_critical + critical differs from n_injections");
-  if (c.non_finite > c.injections) t.fail("non_finite exceeds n_injections");
+  if (c.non_finite && *c.non_finite > c.injections) t.fail("non_finite exceeds n_injections");
   return true;
 }
 

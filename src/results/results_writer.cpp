@@ -4,6 +4,7 @@
 
 #include "csv/fault_table.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
 #include "dnnfi/results.hpp"
 
 namespace dnnfi {
@@ -12,8 +13,8 @@ std::string format_row(const ResultRow& r) {
   const auto& c = r.counts;
   return csv::format_fault_columns(r.fault) + ',' + std::to_string(c.injections) + ',' +
          std::to_string(c.masked) + ',' + std::to_string(c.non_critical) + ',' + std::to_string(c.critical) +
-         ',' + std::to_string(c.non_finite) + ',' + std::string(to_string(r.fault.model)) + ',' +
-         std::string(to_string(r.rule));
+         ',' + (c.non_finite ? std::to_string(*c.non_finite) : std::string()) + ',' +
+         std::string(to_string(r.fault.model)) + ',' + std::string(to_string(r.rule));
 }
 
 namespace {
@@ -57,16 +58,9 @@ void ResultsWriter::append(const ResultRow& row) {
 }
 
 void replace_results(const std::filesystem::path& path, const std::vector<ResultRow>& rows) {
-  auto temporary = path;
-  temporary += ".replacing";
-  std::error_code ec;
-  std::filesystem::remove(temporary, ec);  // left by a process that died here
-  {
-    auto writer = ResultsWriter::create(temporary);
-    for (const auto& row : rows) writer.append(row);
-  }
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) throw ResourceError(path.string() + ": cannot be written (" + ec.message() + ")");
+  std::string content = std::string(kResultsHeader) + "\n";
+  for (const auto& row : rows) content += format_row(row) + "\n";
+  replace_file(path, content);
 }
 
 }  // namespace dnnfi

@@ -1,5 +1,10 @@
 #include "dnnfi/settings.hpp"
 
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
+
 #include "dnnfi/errors.hpp"
 #include "text.hpp"
 
@@ -77,6 +82,20 @@ std::vector<std::int64_t> parse_image_size(const std::string& text) {
   const auto w = x == std::string::npos ? std::nullopt : text::parse_int(text.substr(x + 1));
   if (!h || !w || *h < 1 || *w < 1) usage("--size '" + text + "': expected HxW, e.g. 50x50");
   return {*h, *w};
+}
+
+std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t minimum,
+                          std::uint64_t maximum) {
+  const auto range = maximum == UINT64_MAX ? fmt::format("at least {}", minimum)
+                                           : fmt::format("from {} to {}", minimum, maximum);
+  const bool digits =
+      !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const auto value = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE)
+    usage(fmt::format("{} must be a whole number {}, got '{}'", option, range, text));
+  if (value < minimum || value > maximum) usage(fmt::format("{} must be {}, got {}", option, range, value));
+  return value;
 }
 
 BitMask parse_bits_option(const std::string& text) {

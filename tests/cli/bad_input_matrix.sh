@@ -66,7 +66,7 @@ expect 3 "garbage2\.csv:1: header must start with" "$dnnfi" "${args[@]}" --weigh
 expect 2 "-e/--error-margin must be in \(0, 1\), got 0" "$dnnfi" faultlist -e 0 -o fl.csv
 [ -e fl.csv ] && fail "a refused faultlist wrote its output"
 expect 2 "--memory-limit '5Q': expected a size such as 4G" "$dnnfi" "${args[@]}" --memory-limit 5Q -o results.csv
-expect 2 "--workers: Value 0 not in range|--workers.*0" "$dnnfi" "${args[@]}" --workers 0 -o results.csv
+expect 2 "--workers must be at least 1, got 0" "$dnnfi" "${args[@]}" --workers 0 -o results.csv
 same results.before results.csv
 
 # Exit 1, an unexpected LibTorch error: a model whose forward fails on batches of more than one.

@@ -11,7 +11,7 @@ rm -rf "$dir" && mkdir -p "$dir"
 cat "$dir/out.txt"
 if [ "$expect" = met ]; then
   # Interrupted after 5,000 rows and resumed, the campaign ends with the same file.
-  head -n 5001 "$dir/it.csv" > "$dir/resumed.csv"
+  head -n 5001 "$dir/it.csv" > "$dir/resumed.csv" && cp "$dir/it.csv.json" "$dir/resumed.csv.json"
   "$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --replay "$published" -q \
     -o "$dir/resumed.csv" > /dev/null 2>&1
   cmp "$dir/it.csv" "$dir/resumed.csv" || { echo "FAIL: a resumed campaign drew other faults" >&2; exit 1; }

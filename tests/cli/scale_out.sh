@@ -36,7 +36,7 @@ expect 3 "other\.csv is not part of the campaign of s0\.csv:.*images: 192 here, 
 cp s1.csv bare.csv
 expect 3 "bare\.csv: no provenance" "$dnnfi" merge -o o.csv s0.csv bare.csv s2.csv
 cp clean.csv plain.csv
-expect 2 "plain\.csv exists and is not an earlier merge of this campaign" "$dnnfi" merge -o plain.csv s0.csv s1.csv s2.csv
+expect 3 "plain\.csv exists and is not an earlier merge of this campaign" "$dnnfi" merge -o plain.csv s0.csv s1.csv s2.csv
 same clean.csv plain.csv
 [ -e o.csv ] && fail "a refused merge wrote its output"
 

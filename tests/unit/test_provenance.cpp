@@ -121,6 +121,16 @@ TEST_CASE("provenance is written beside the results and read back field by field
   CHECK(back->shard.index == 2);
   CHECK(back->shard.count == 4);
   CHECK(back->injections == p.injections);
+  CHECK(back->adopted.empty());
+
+  // An adoption of rows of unknown origin is kept on record, and is no difference of campaign.
+  auto adopted = p;
+  adopted.adopted = "12 rows of a file without provenance, adopted by dnnfi 0.1.0";
+  write_provenance(results, adopted);
+  const auto kept = read_provenance(results);
+  REQUIRE(kept.has_value());
+  CHECK(kept->adopted == adopted.adopted);
+  CHECK(provenance_differences(p, *kept, true).empty());
 }
 
 TEST_CASE("what may differ between parts of one campaign, and what may not", "[provenance]") {

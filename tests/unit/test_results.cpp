@@ -139,8 +139,31 @@ TEST_CASE("a published list with results reads as bit-flip rows without non-fini
   const auto rows = reader.read_all();
   REQUIRE(rows.size() == 16627);
   // The published file's first row: 0,conv1,"(3, 0, 2, 1)",15,10000,14,9985,1
-  CHECK(same(rows[0], row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {10000, 14, 9985, 1, 0})));
+  CHECK(same(rows[0],
+             row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {10000, 14, 9985, 1, std::nullopt})));
   CHECK(rows[0].rule == NonFiniteRule::kArgmax);  // the seed's argmax classification
+}
+
+TEST_CASE("a count the file does not record is unknown, and stays unknown", "[results]") {
+  // The published lists have no non_finite column: their NaN/Inf count is unknown, not 0.
+  const auto published = read_string(
+      "Injection,Layer,TensorIndex,Bit,n_injections,masked,non_critical,critical\n"
+      "0,layer1.2.conv2,\"(1, 2, 0, 0)\",30,200,0,0,200\n");
+  REQUIRE(published.size() == 1);
+  CHECK_FALSE(published[0].counts.non_finite.has_value());
+  // Written again (a replay), the cell stays empty, and reads back unknown.
+  const auto line = format_row(published[0]);
+  CHECK(line == "0,layer1.2.conv2,\"(1, 2, 0, 0)\",30,200,0,0,200,,bit-flip,argmax");
+  const auto again = read_string(std::string(kResultsHeader) + "\n" + line + "\n");
+  REQUIRE(again.size() == 1);
+  CHECK_FALSE(again[0].counts.non_finite.has_value());
+  // A sum over rows of which one is unknown is unknown; over known rows, known.
+  Counts sum = kFirst.counts;
+  sum += kSecond.counts;
+  CHECK(sum.non_finite == 96);
+  sum += again[0].counts;
+  CHECK_FALSE(sum.non_finite.has_value());
+  CHECK(sum.injections == 400);
 }
 
 TEST_CASE("a results file of an older dnnfi reads with the rule it was made with", "[results]") {

@@ -1,0 +1,195 @@
+#include "dnnfi/outputs.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "dnnfi/errors.hpp"
+#include "dnnfi/results.hpp"
+
+namespace dnnfi {
+namespace {
+
+// Enough of a file to recognise it: headers, markers and the first line all sit in it.
+constexpr std::size_t kHeadBytes = 4096;
+
+std::string head_of(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(kHeadBytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head;
+}
+
+std::string first_line(const std::string& head) {
+  auto line = head.substr(0, head.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::string sidecar_of(const std::filesystem::path& path) {
+  auto sidecar = path;
+  sidecar += ".json";
+  return sidecar.string();
+}
+
+bool is_results(const std::string& head) {
+  const std::string header = kResultsHeader;
+  if (head.find('\n') == std::string::npos)  // a torn header: a kill while it was written
+    return header.compare(0, head.size(), head) == 0;
+  return first_line(head) == header;
+}
+
+bool is_seed_table(const std::string& head) {
+  return first_line(head).rfind("Injection,Layer,TensorIndex,Bit", 0) == 0;
+}
+
+// What marks the sidecar dnnfi writes beside a results file (its provenance) or a fault list.
+std::string_view sidecar_marker(OutputKind kind) {
+  return kind == OutputKind::kResults ? "\"provenance_version\"" : output_marker(OutputKind::kFaultList);
+}
+
+bool has_sidecar(OutputKind kind) { return kind == OutputKind::kResults || kind == OutputKind::kFaultList; }
+
+const char* kind_of_file(const std::filesystem::file_status& status) {
+  switch (status.type()) {
+    case std::filesystem::file_type::directory:
+      return "a folder";
+    case std::filesystem::file_type::character:
+      return "a character device";
+    case std::filesystem::file_type::block:
+      return "a block device";
+    case std::filesystem::file_type::fifo:
+      return "a pipe";
+    case std::filesystem::file_type::socket:
+      return "a socket";
+    default:
+      return "not a regular file";
+  }
+}
+
+[[noreturn]] void refuse(const std::filesystem::path& path, std::string_view option, OutputKind kind,
+                         const std::string& what) {
+  throw InputError(path.string() + ":1: exists and is not " + describe(kind) + " (" + what +
+                   "); dnnfi replaces only what it wrote: choose another " + std::string(option) +
+                   " or move the file away");
+}
+
+}  // namespace
+
+std::string describe(OutputKind kind) {
+  switch (kind) {
+    case OutputKind::kResults:
+      return "a dnnfi results file";
+    case OutputKind::kFaultList:
+      return "a fault list dnnfi wrote";
+    case OutputKind::kReportJson:
+      return "a dnnfi JSON report";
+    case OutputKind::kReportHtml:
+      return "a dnnfi HTML report";
+    case OutputKind::kSlurmScript:
+      return "a job script dnnfi wrote";
+  }
+  return "a dnnfi output";
+}
+
+std::string_view output_marker(OutputKind kind) {
+  switch (kind) {
+    case OutputKind::kResults:
+      return kResultsHeader;
+    case OutputKind::kFaultList:
+      return "\"kind\":\"dnnfi fault list\"";
+    case OutputKind::kReportJson:
+      return "{\"kind\":\"dnnfi ";
+    case OutputKind::kReportHtml:
+      return "<meta name='generator' content='dnnfi report'>";
+    case OutputKind::kSlurmScript:
+      return "\n# written by dnnfi slurm";
+  }
+  return {};
+}
+
+std::string first_line_of(const std::filesystem::path& path, std::size_t limit) {
+  const auto line = first_line(head_of(path));
+  std::string shown;
+  for (char c : line.substr(0, limit)) {
+    const auto u = static_cast<unsigned char>(c);
+    shown += u < 0x20 || u >= 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+  }
+  return line.size() > limit ? shown + "..." : shown;
+}
+
+void check_output(const std::filesystem::path& path, OutputKind kind,
+                  const std::vector<std::filesystem::path>& inputs, std::string_view option) {
+  std::error_code ec;
+  for (const auto& input : inputs)
+    if (!input.empty() && std::filesystem::equivalent(input, path, ec))
+      throw Error(ExitCode::kUsage, path.string() + " is an input of this command and its " +
+                                        std::string(option) + "; choose another " + std::string(option));
+  // The sidecar dnnfi writes beside the output must not be someone else's file either.
+  const auto sidecar = sidecar_of(path);
+  if (has_sidecar(kind) && std::filesystem::exists(sidecar, ec) &&
+      head_of(sidecar).find(sidecar_marker(kind)) == std::string::npos)
+    throw InputError(sidecar + ":1: exists and is not the sidecar dnnfi writes beside " + describe(kind) +
+                     " (it begins '" + first_line_of(sidecar) + "'); choose another " + std::string(option) +
+                     " or move the file away");
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) return;
+  if (!std::filesystem::is_regular_file(status))
+    throw ResourceError(path.string() + " is " + kind_of_file(status) + ", not a file dnnfi can write " +
+                        std::string(option) + " to; give a file path");
+  if (std::filesystem::file_size(path, ec) == 0 || ec) return;
+  const auto head = head_of(path);
+  const auto begins = "it begins '" + first_line_of(path) + "'";
+  switch (kind) {
+    case OutputKind::kResults:
+      if (!is_results(head)) refuse(path, option, kind, begins);
+      return;
+    case OutputKind::kFaultList:
+      if (!is_seed_table(head)) refuse(path, option, kind, begins);
+      if (!std::filesystem::exists(sidecar, ec))
+        refuse(path, option, kind, "a fault list without the " + sidecar + " dnnfi writes beside its own");
+      return;
+    case OutputKind::kReportJson:
+    case OutputKind::kReportHtml:
+    case OutputKind::kSlurmScript:
+      if (head.find(output_marker(kind)) == std::string::npos) refuse(path, option, kind, begins);
+      return;
+  }
+}
+
+std::filesystem::path temporary_beside(const std::filesystem::path& path) {
+  auto temporary = path;
+  temporary += fmt::format(".dnnfi-{}.tmp", ::getpid());
+  return temporary;
+}
+
+void replace_file(const std::filesystem::path& path, std::string_view content) {
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  const auto temporary = temporary_beside(path);
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr)
+    throw ResourceError(path.string() + ": cannot be written (" + std::strerror(errno) + ")");
+  const bool written =
+      std::fwrite(content.data(), 1, content.size(), file) == content.size() && std::fflush(file) == 0;
+  const int error = errno;
+  const bool closed = std::fclose(file) == 0;
+  if (!written || !closed) {
+    std::filesystem::remove(temporary, ec);
+    throw ResourceError(path.string() + ": cannot be written (" + std::strerror(written ? errno : error) +
+                        ")");
+  }
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw ResourceError(path.string() + ": cannot be written (" + ec.message() + ")");
+  }
+}
+
+}  // namespace dnnfi
