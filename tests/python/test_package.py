@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -201,9 +200,12 @@ def test_ctrl_c_keeps_the_rows_and_the_next_run_resumes_to_the_same_file(tmp_pat
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     output = tmp_path / "ctrl-c.csv"
 
+    run_ended = threading.Event()
+
     def press_ctrl_c():
         while not output.exists() or rows(output) < 3:
-            time.sleep(0.005)
+            if run_ended.wait(0.005):
+                return  # the run failed before its third row: pytest.raises reports it
         os.kill(os.getpid(), signal.SIGINT)
 
     presser = threading.Thread(target=press_ctrl_c)
@@ -212,6 +214,7 @@ def test_ctrl_c_keeps_the_rows_and_the_next_run_resumes_to_the_same_file(tmp_pat
         with pytest.raises(KeyboardInterrupt) as interrupted:
             dnnfi.run(output=output, **campaign)
     finally:
+        run_ended.set()
         presser.join()
         signal.signal(signal.SIGINT, previous)
     kept = rows(output)
