@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/packages.sh
 ensure_packages cmake g++ make libtorch-dev libopenblas0-openmp libcli11-dev libfmt-dev libspdlog-dev catch2 \
-  libstb-dev python3-torch python3-pil python3-matplotlib
+  libstb-dev python3-torch python3-pil python3-matplotlib python3-pandas python3-tqdm
 
 jobs=$(nproc)
 # LibTorch translation units need ~1.5 GB each; keep parallel jobs within memory.

@@ -8,9 +8,10 @@ shared=$(cd "${DNNFI_SHARED:-$(pwd)/../shared}" 2>/dev/null && pwd) || {
 extra=()
 [ "${CI:-}" = "true" ] && extra+=(-DDNNFI_WARNINGS_AS_ERRORS=ON)
 scripts/setup.sh -DDNNFI_BUILD_TESTS=ON -DDNNFI_SHARED_DIR="$shared" "${extra[@]}"
-# The report's HTML page is checked in a real browser, headless.
+# The report's HTML page is checked in a real browser, headless; the Python package's tests run
+# under pytest, the example notebooks in a Jupyter kernel, headless (jupyter nbconvert --execute).
 . scripts/packages.sh
-ensure_packages chromium
+ensure_packages chromium python3-pytest jupyter-nbconvert python3-ipykernel
 # The Slurm test starts its own single-node cluster, which needs root; others skip it.
 if [ "$(id -u)" -eq 0 ]; then bash tests/slurm/install.sh; fi
 cd build

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -208,13 +209,30 @@ void test_signal(CampaignOptions& c) {
 void setup_run(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   auto workers = std::make_shared<std::size_t>(1);
+  auto progress = std::make_shared<std::string>("bar");
+  auto progress_fd = std::make_shared<int>(STDERR_FILENO);
   auto* cmd = app.add_subcommand("run", "fault-injection campaign: golden vs faulty inference per fault");
   add_run_options(cmd, opts);
   cmd->add_option_function<std::string>(
       "--workers", [workers](const std::string& v) { *workers = parse_count("--workers", v, 1); },
       "run the campaign in N processes (one shard each, --threads threads each; default: cores / N) and "
       "merge their results; at most one per fault and as many as memory holds");
-  cmd->callback([opts, workers] {
+  auto* progress_option =
+      cmd->add_option("--progress", *progress,
+                      "bar (on a terminal) or json (one JSON object per line: faults done, total, rate; "
+                      "for programs)")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"bar", "json"}))
+          ->excludes("--quiet");
+  cmd->add_option("--progress-fd", *progress_fd, "write --progress json to this open file descriptor")
+      ->capture_default_str()
+      ->needs(progress_option);
+  cmd->callback([opts, workers, progress, progress_fd] {
+    if (::fcntl(*progress_fd, F_GETFD) == -1)
+      throw Error(ExitCode::kUsage,
+                  fmt::format("--progress-fd {}: not an open file descriptor", *progress_fd));
+    if (*progress == "json" && *workers > 1)
+      throw Error(ExitCode::kUsage, "--progress json follows one process: not with --workers");
     auto c = campaign_options(*opts);
     c.stop = &g_stop;
     std::signal(SIGINT, request_stop);
@@ -242,8 +260,12 @@ void setup_run(CLI::App& app) {
       return;
     }
     if (*workers > 1) spdlog::info("{} exists (merged): resuming it in this process", c.output.string());
-    ProgressBar progress;
-    if (!opts->quiet && ::isatty(STDERR_FILENO)) c.observer = &progress;
+    ProgressBar bar;
+    ProgressJson json(*progress_fd);
+    if (*progress == "json")
+      c.observer = &json;
+    else if (!opts->quiet && ::isatty(STDERR_FILENO))
+      c.observer = &bar;
     const auto summary = run_campaign(opts->model, opts->inference, c);
     print_summary(summary, c);
     if (!summary.complete()) {
