@@ -16,12 +16,15 @@ _DEFAULT_RUNS = "dnnfi-runs"
 
 def read_results(path):
     """A results (or fault list) CSV as a DataFrame: counts as int64, Bit as int64 unless a row
-    holds several bits ("3|4"), TensorIndex as written ("(3, 0, 2, 1)")."""
+    holds several bits ("3|4"), TensorIndex as written ("(3, 0, 2, 1)"). A count the file does not
+    record (non_finite of a replayed published list: an empty cell) is <NA> in a nullable Int64
+    column, never 0."""
     import pandas as pd
     frame = pd.read_csv(path, dtype={"Layer": str, "TensorIndex": str, "Bit": str})
     for column in _COUNT_COLUMNS:
         if column in frame.columns:
-            frame[column] = frame[column].astype("int64")
+            unknown = frame[column].isna().any()
+            frame[column] = frame[column].astype("Int64" if unknown else "int64")
     if "Bit" in frame.columns and not frame["Bit"].str.contains("|", regex=False).any():
         frame["Bit"] = frame["Bit"].astype("int64")
     return frame
