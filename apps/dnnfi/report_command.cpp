@@ -29,6 +29,26 @@ void setup_report(CLI::App& app) {
   cmd->add_option("--max-critical-diff", opts->request.max_critical_diff,
                   "critical-count difference tolerated against --reference")
       ->capture_default_str();
+  cmd->add_option_function<std::string>(
+         "--format", [opts](const std::string& v) { opts->request.format = parse_word_format(v); },
+         "the word the faults hit: " + one_of(word_format_names()) +
+             " (default: the results' provenance, else fp32): per-bit fields and population")
+      ->check(CLI::IsMember(word_format_names()));
+  cmd->add_option_function<std::string>(
+         "--target", [opts](const std::string& v) { opts->request.target = parse_fault_target(v); },
+         "what the faults hit: " + one_of(fault_target_names()) +
+             " (default: the results' provenance, else weights)")
+      ->check(CLI::IsMember(fault_target_names()));
+  cmd->add_option_function<std::string>(
+      "--bits", [opts](const std::string& v) { opts->request.bits = parse_bits_option(v); },
+      "the bits the list was drawn from, e.g. 23-30 (default: the provenance's, else every bit): the "
+      "population");
+  cmd->add_option_function<std::string>(
+      "--burst",
+      [opts](const std::string& v) {
+        opts->request.burst = static_cast<int>(parse_count("--burst", v, 1, 32));
+      },
+      "adjacent bits per fault the list was drawn with (default: the provenance's, else 1)");
   cmd->callback([opts, name] {
     auto& r = opts->request;
     r.results = opts->results;

@@ -9,6 +9,7 @@
 #include "dnnfi/engine.hpp"
 #include "dnnfi/findings.hpp"
 #include "dnnfi/results.hpp"
+#include "dnnfi/word_format.hpp"
 
 namespace dnnfi {
 
@@ -88,6 +89,11 @@ struct IterativeOptions {
   bool per_layer = false;    // --per-layer; Default: the model's rate only
   std::uint64_t seed = 38;   // --seed, the drawing order; Default: 38
   std::size_t round = 0;     // faults per round; Default: 0 = 1% of the list, at least 50
+  // The population each layer's faults are drawn from (population()): the word format and the
+  // bits of the list. Default: fp32, every bit, no burst.
+  WordFormat format = WordFormat::kFp32;
+  BitMask bits = BitMask(0xFFFFFFFFu);
+  int burst = 1;
 };
 // Runs the rounds on `engine`, appending each fault's row to the results file as run_fault_loop
 // does. An interrupted campaign resumes exactly: the rounds are replayed from the first, faults

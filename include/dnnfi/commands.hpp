@@ -61,14 +61,27 @@ EvalResult evaluate(const ModelOptions& model, const InferenceOptions& inference
 std::vector<Layer> model_layers(const ModelOptions& model);
 
 struct FaultListOptions {
-  SampleSpec spec;
-  std::optional<FaultModel> fault_model;  // written as a fault_model column; Default: none (bit-flip)
-  std::optional<std::string> layers;      // --layers REGEX: only these layers; Default: all
+  SampleSpec spec;                             // with spec.format: --format; Default: the seed's, fp32
+  FaultTarget target = FaultTarget::kWeights;  // --target; Default: weights
+  std::optional<FaultModel> fault_model;       // written as a fault_model column; Default: none (bit-flip)
+  std::optional<std::string> layers;           // --layers REGEX: only these layers; Default: all
   std::optional<std::filesystem::path> from_keras;  // --from-keras FILE: map it instead of sampling
   std::filesystem::path output;
 };
-// Writes the statistical list (or the mapped Keras list) atomically; returns its faults.
+// Writes the statistical list (or the mapped Keras list) atomically, with its record beside it
+// (FILE.csv.json); returns its faults.
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options);
+
+// What the record faultlist writes beside a list says of the population it was drawn from.
+struct ListRecord {
+  std::string format = "fp32";     // the word format
+  std::string target = "weights";  // weights | activations
+  std::string bits;                // --bits as ranges ("23-30"); empty: every bit
+  int burst = 1;
+};
+// The record beside `list` (FILE.csv.json), nullopt for a list without one (the seed's, a list
+// of one's own).
+std::optional<ListRecord> read_list_record(const std::filesystem::path& list);
 
 struct CampaignOptions {
   std::optional<std::filesystem::path> faults;  // -f; Default: the statistical list for seed 38
@@ -134,6 +147,12 @@ struct ReportRequest {
   std::optional<std::filesystem::path> html;       // --html FILE; Default: none
   std::optional<std::filesystem::path> reference;  // --reference FILE.csv to compare with; Default: none
   std::int64_t max_critical_diff = 2;              // for the comparison; Default: 2
+  // What the faults hit and the bits the list was drawn from (the per-bit fields, the population);
+  // Default: as the results' provenance says, else fp32 weights, every bit, no burst.
+  std::optional<WordFormat> format;
+  std::optional<FaultTarget> target;
+  std::optional<BitMask> bits;
+  std::optional<int> burst;
 };
 struct ReportOutcome {
   Report report;

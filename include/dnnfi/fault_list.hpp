@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dnnfi/fault.hpp"
+#include "dnnfi/word_format.hpp"
 
 namespace dnnfi {
 
@@ -21,14 +22,24 @@ struct FaultList {
   bool has_fault_model_column = false;  // the rows carried their own fault model
 };
 
+// What a list's rows must fit besides the model's layers: the word their bits are in, and
+// whether TensorIndex indexes a weight or a layer's output (of one image).
+struct ListTarget {
+  WordFormat format = WordFormat::kFp32;       // Default: fp32, bits 0..31
+  FaultTarget target = FaultTarget::kWeights;  // Default: weights
+};
+
 // Parses and validates a whole list before anything runs: every problem is reported as
-// "<source>:<line>: <what>" (InputError). `layers` is the model's injectable layer table.
-// `fault_model` (--fault-model) is the model of every row of a list without a fault_model
-// column (default: bit-flip); giving it for a list that has the column is a usage Error.
+// "<source>:<line>: <what>" (InputError). `layers` is the table of what faults may hit (the
+// model's weights, or its layers' outputs). `fault_model` (--fault-model) is the model of every
+// row of a list without a fault_model column (default: bit-flip); giving it for a list that has
+// the column is a usage Error. A bit past the word of `target.format` is refused.
 FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers,
-                           std::optional<FaultModel> fault_model = std::nullopt);
+                           std::optional<FaultModel> fault_model = std::nullopt,
+                           const ListTarget& target = {});
 FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
-                          std::optional<FaultModel> fault_model = std::nullopt);
+                          std::optional<FaultModel> fault_model = std::nullopt,
+                          const ListTarget& target = {});
 
 // Writes the seed's four columns (plus fault_model when `with_fault_model`).
 void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool with_fault_model);
@@ -39,17 +50,16 @@ struct SampleSpec {
   double p = 0.5;              // worst-case proportion; Default: 0.5
   std::uint64_t seed = 38;     // Default: 38, the list shipped in fault_lists/
   // For studies of some bits, of every bit, of multi-bit upsets (the defaults give the seed's list):
-  BitMask bits = BitMask(0xFFFFFFFFu);   // --bits: where a fault's (lowest) bit is drawn from; Default: all
-  int burst = 1;                         // --burst K: K adjacent bits upward from the drawn bit; Default: 1
-  std::optional<std::size_t> per_layer;  // --per-layer N: N faults per layer; Default: proportional split
-  bool all_bits = false;                 // --all-bits: every drawable bit of each drawn weight; Default: one
+  WordFormat format = WordFormat::kFp32;  // --format: the word faults hit, its bits; Default: fp32
+  BitMask bits = BitMask(0xFFFFFFFFu);    // --bits: where a fault's (lowest) bit is drawn from; Default: all
+  int burst = 1;                          // --burst K: K adjacent bits upward from the drawn bit; Default: 1
+  std::optional<std::size_t> per_layer;   // --per-layer N: N faults per layer; Default: proportional split
+  bool all_bits = false;                  // --all-bits: every drawable bit of each drawn weight; Default: one
 };
 
 // Statistical sample size n = N / (1 + e^2 (N - 1) / (t^2 p (1 - p))), not rounded.
 double statistical_sample_size(double population, const SampleSpec& spec);
-// Population as the seed counted it: weights x 32 bits x 2.
-double fault_population(const std::vector<Layer>& layers);
-// The same over the bits `spec` can draw: weights x drawable bits x 2.
+// The population `spec` draws from: population(layers, spec.format, spec.bits, spec.burst).
 double fault_population(const std::vector<Layer>& layers, const SampleSpec& spec);
 
 // The seed's statistical list: n (for the population of `spec`) rounded to an integer, then split

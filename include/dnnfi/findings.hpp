@@ -8,6 +8,7 @@
 
 #include "dnnfi/fault.hpp"
 #include "dnnfi/results.hpp"
+#include "dnnfi/word_format.hpp"
 
 namespace dnnfi {
 
@@ -64,22 +65,24 @@ struct GroupStats {
   std::optional<double> non_finite_share = 0;
 };
 
-// Bit fields of IEEE-754 binary32: 31 sign, 23-30 exponent, 0-22 mantissa.
-std::string_view bit_field(int bit);
+// The field of a bit of a word format (fp32: 31 sign, 23-30 exponent, 0-22 mantissa).
+std::string_view bit_field(int bit, WordFormat format = WordFormat::kFp32);
 
 struct Report {
   std::string source;                            // the results file
   std::int64_t images = 0;                       // n_injections of the rows (0 when they differ)
   std::vector<std::string> fault_models, rules;  // those the rows carry
   GroupStats overall;
-  double population = 0;  // the model's fault population N (weights x 32 x 2); 0: unknown
+  WordFormat format = WordFormat::kFp32;
+  FaultTarget target = FaultTarget::kWeights;
+  double population = 0;  // the model's fault population N (population()); 0: unknown
   double margin = 0;      // achieved_margin(faults, population)
   // With the model's layers: the estimate stratified by layer (weights as strata weights), as an
   // iterative campaign (--margin) measures it; its half-width is the margin that campaign met.
   std::optional<StratifiedEstimate> stratified;
   std::vector<GroupStats> layers;                     // network order (the model's, else first appearance)
-  std::vector<GroupStats> bits;                       // 0..31, those present
-  std::vector<GroupStats> fields;                     // sign, exponent, mantissa
+  std::vector<GroupStats> bits;                       // 0..word bits - 1, those present
+  std::vector<GroupStats> fields;                     // the format's fields, most significant first
   std::vector<std::vector<GroupStats>> layer_fields;  // [layer][field]: each layer's faults per field
   std::vector<double> critical_sdc1;                  // SDC-1 rate of every critical fault
   std::vector<ResultRow> most_critical;               // highest SDC-1 rates first
@@ -92,9 +95,14 @@ std::string report_json(const Report& report, const Comparison* reference = null
 std::string report_text(const Report& report);
 
 struct ReportOptions {
-  // The model's injectable layers (network order, weights for the population); empty: unknown.
+  // The model's fault targets (network order, elements for the population); empty: unknown.
   std::vector<Layer> layers;
   std::size_t most_critical = 10;  // rows in the most-critical table; Default: 10
+  // What the faults hit and which bits the list drew from: the per-bit fields and the population.
+  WordFormat format = WordFormat::kFp32;       // Default: fp32
+  FaultTarget target = FaultTarget::kWeights;  // Default: weights
+  BitMask bits = BitMask(0xFFFFFFFFu);         // Default: every bit of the word
+  int burst = 1;                               // Default: 1
 };
 
 // The report of `rows` read from `source`; an empty list is an InputError.

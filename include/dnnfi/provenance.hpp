@@ -48,6 +48,14 @@ struct Provenance {
   // Rows taken over from a file without provenance (--adopt), and how many; empty: none. Kept by
   // every later resume and merge, so the adoption stays on record.
   std::string adopted;
+  // What the faults hit: the word format and the target (weights | activations), and the bits the
+  // list was drawn from ("0-31", or --bits of the faultlist that wrote it) with its burst: the
+  // population a report and an iterative campaign count. Files of an older dnnfi read fp32,
+  // weights, every bit.
+  std::string format = "fp32";
+  std::string target = "weights";
+  std::string bits;  // empty: every bit of the word
+  int burst = 1;
 };
 
 // The Injection numbers of `faults` as ranges, and back.

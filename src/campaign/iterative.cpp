@@ -20,13 +20,14 @@ struct Layerwise {
   std::vector<std::size_t> taken;         // [stratum] how many of them are drawn
 };
 
-Layerwise stratify(const std::vector<Fault>& list, const std::vector<Layer>& layers, std::uint64_t seed) {
+Layerwise stratify(const std::vector<Fault>& list, const std::vector<Layer>& layers,
+                   const IterativeOptions& options) {
   std::map<std::string, std::size_t> index;
   Layerwise w;
   for (const auto& layer : layers) {
     index.emplace(layer.name, w.strata.size());
     w.strata.push_back(Stratum{layer.name, static_cast<double>(layer.numel()),
-                               static_cast<double>(layer.numel()) * 32 * 2, 0, 0});
+                               population({layer}, options.format, options.bits, options.burst), 0, 0});
   }
   w.order.resize(w.strata.size());
   for (const auto& f : list) {
@@ -47,7 +48,7 @@ Layerwise stratify(const std::vector<Fault>& list, const std::vector<Layer>& lay
       w.strata[s].weight /= covered;
     }
   }
-  std::mt19937_64 rng(seed);
+  std::mt19937_64 rng(options.seed);
   for (auto& faults : w.order) shuffle(faults, rng);
   w.taken.assign(w.strata.size(), 0);
   return w;
@@ -69,7 +70,7 @@ CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<
     throw Error(ExitCode::kUsage,
                 "--confidence must be between 0 and 1, got " + std::to_string(options.confidence));
   const double z = normal_quantile(options.confidence);
-  auto w = stratify(list, layers, options.seed);
+  auto w = stratify(list, layers, options);
   const std::size_t round =
       options.round > 0 ? options.round : std::max<std::size_t>(50, (list.size() + 99) / 100);
 

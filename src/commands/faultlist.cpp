@@ -2,6 +2,7 @@
 // written atomically with a sidecar that says dnnfi made it and how.
 #include <fmt/format.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "dnnfi/commands.hpp"
@@ -9,25 +10,11 @@
 #include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
 #include "findings/json.hpp"
+#include "results/flat_json.hpp"
+#include "text.hpp"
 
 namespace dnnfi {
 namespace {
-
-// "0-22,31", as --bits takes them.
-std::string bit_ranges(BitMask bits) {
-  std::string out;
-  for (int b = 0; b < 32;) {
-    if (!(bits.word() >> b & 1u)) {
-      ++b;
-      continue;
-    }
-    int end = b;
-    while (end + 1 < 32 && (bits.word() >> (end + 1) & 1u)) ++end;
-    out += (out.empty() ? "" : ",") + (end > b ? fmt::format("{}-{}", b, end) : std::to_string(b));
-    b = end + 1;
-  }
-  return out;
-}
 
 // FILE.csv.json: what made the list. Its "kind" marks the list as one faultlist may replace.
 std::string list_sidecar(const ModelOptions& model, const FaultListOptions& options, std::size_t faults) {
@@ -48,10 +35,15 @@ std::string list_sidecar(const ModelOptions& model, const FaultListOptions& opti
         .number(spec.t_value)
         .key("p")
         .number(spec.p);
-    out.key("bits").string(bit_ranges(spec.bits)).key("burst").number(spec.burst);
+    out.key("bits")
+        .string(format_bit_ranges(BitMask(spec.bits.word() & all_bits(spec.format).word())))
+        .key("burst")
+        .number(spec.burst);
     if (spec.per_layer) out.key("per_layer").number(*spec.per_layer);
     out.key("all_bits").string(spec.all_bits ? "yes" : "no");
   }
+  out.key("format").string(to_string(options.spec.format));
+  out.key("target").string(to_string(options.target));
   out.key("layers").string(options.layers.value_or(""));
   out.key("fault_model").string(options.fault_model ? to_string(*options.fault_model) : "");
   out.end_object();
@@ -59,6 +51,33 @@ std::string list_sidecar(const ModelOptions& model, const FaultListOptions& opti
 }
 
 }  // namespace
+
+std::optional<ListRecord> read_list_record(const std::filesystem::path& list) {
+  auto path = list;
+  path += ".json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto values = FlatJson(text.str(), path.string()).parse();
+  const auto kind = values.find("kind");
+  if (kind == values.end() || kind->second != "dnnfi fault list") return std::nullopt;
+  ListRecord record;
+  const auto get = [&](const char* key, std::string& into) {
+    if (const auto it = values.find(key); it != values.end()) into = it->second;
+  };
+  get("format", record.format);
+  get("target", record.target);
+  get("bits", record.bits);
+  if (const auto it = values.find("burst"); it != values.end()) {
+    const auto burst = text::parse_int(it->second);
+    if (!burst || *burst < 1 || *burst > 32)
+      throw InputError(path.string() + ": bad burst '" + it->second + "'");
+    record.burst = static_cast<int>(*burst);
+  }
+  return record;
+}
 
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options) {
   std::vector<std::filesystem::path> inputs;

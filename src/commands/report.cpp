@@ -7,6 +7,7 @@
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/outputs.hpp"
+#include "dnnfi/provenance.hpp"
 #include "platform/process.hpp"
 #include "workload.hpp"
 
@@ -37,6 +38,18 @@ ReportOutcome report_results(const ReportRequest& request) {
       throw Error(ExitCode::kUsage, "--json and --html name the same file, " + request.html->string());
   }
   ReportOptions options;
+  // The campaign's own record says what its faults hit; options given say it for other files.
+  const auto provenance = read_provenance(request.results);
+  options.format = request.format.value_or(
+      provenance ? parse_word_format(provenance->format).value_or(WordFormat::kFp32) : WordFormat::kFp32);
+  options.target = request.target.value_or(
+      provenance ? parse_fault_target(provenance->target).value_or(FaultTarget::kWeights)
+                 : FaultTarget::kWeights);
+  if (request.bits)
+    options.bits = *request.bits;
+  else if (provenance && !provenance->bits.empty())
+    options.bits = parse_bits_option(provenance->bits);
+  options.burst = request.burst.value_or(provenance ? provenance->burst : 1);
   if (request.model) {
     const auto work = resolve_workload(*request.model);
     options.layers = work.model.info(work.where).layers;

@@ -55,6 +55,12 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
   p.threads = at::get_num_threads();
   p.shard = options.shard;
   p.injections = format_injection_ranges(sequence);
+  // The population the list was drawn from, as faultlist recorded it beside the list.
+  if (options.faults)
+    if (const auto record = read_list_record(*options.faults)) {
+      p.bits = record->bits;
+      p.burst = record->burst;
+    }
   return p;
 }
 
@@ -196,8 +202,11 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto& allowed = options.iterative ? plan.list : faults;
   const auto check_rows = [&] { return check_existing_rows(allowed, loop); };
   auto finish = [&](Engine& engine) {
-    return options.iterative ? run_iterative(faults, layers, engine, loop, *options.iterative)
-                             : run_fault_loop(faults, engine, loop);
+    if (!options.iterative) return run_fault_loop(faults, engine, loop);
+    auto iterative = *options.iterative;  // strata populations: the bits the list was drawn from
+    if (!provenance.bits.empty()) iterative.bits = parse_bits_option(provenance.bits);
+    iterative.burst = provenance.burst;
+    return run_iterative(faults, layers, engine, loop, iterative);
   };
 
   if (options.replay) {

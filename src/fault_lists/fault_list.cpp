@@ -1,13 +1,13 @@
 #include "dnnfi/fault_list.hpp"
 
 #include <fstream>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "csv/csv.hpp"
 #include "csv/fault_table.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/word_format.hpp"
 #include "text.hpp"
 
 namespace dnnfi {
@@ -26,26 +26,34 @@ std::string joined_fault_model_names() {
   return names;
 }
 
-// The fault's weight exists in the model: its layer, its rank and every index in range.
+// The fault's element exists in the model: its layer, its rank and every index in range; its
+// bits are bits of the word.
 void check_against_layers(const Fault& fault, const std::unordered_map<std::string, const Layer*>& by_name,
-                          const std::vector<Layer>& layers, const csv::TableReader& row) {
+                          const std::vector<Layer>& layers, const ListTarget& target,
+                          const csv::TableReader& row) {
   const auto layer = by_name.find(fault.layer);
   if (layer == by_name.end())
     row.fail("unknown layer '" + fault.layer + "'; the model's layers are " + layer_names(layers));
   const auto& shape = layer->second->shape;
+  const auto what = target.target == FaultTarget::kWeights ? fault.layer + ".weight"
+                                                           : "the output of " + fault.layer + " (one image)";
   if (fault.index.size() != shape.size())
     row.fail("TensorIndex " + format_index(fault.index) + " has rank " + std::to_string(fault.index.size()) +
-             " but " + fault.layer + ".weight is " + format_shape(shape));
+             " but " + what + " is " + format_shape(shape));
   for (std::size_t d = 0; d < shape.size(); ++d)
     if (fault.index[d] < 0 || fault.index[d] >= shape[d])
-      row.fail("TensorIndex " + format_index(fault.index) + " is out of range for " + fault.layer +
-               ".weight of shape " + format_shape(shape));
+      row.fail("TensorIndex " + format_index(fault.index) + " is out of range for " + what + " of shape " +
+               format_shape(shape));
+  if (fault.bits.word() & ~all_bits(target.format).word())
+    row.fail("Bit " + format_bits(fault.bits) + " is past the word of " +
+             std::string(to_string(target.format)) + " (bits 0-" +
+             std::to_string(word_bits(target.format) - 1) + ")");
 }
 
 }  // namespace
 
 FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers,
-                           std::optional<FaultModel> fault_model) {
+                           std::optional<FaultModel> fault_model, const ListTarget& target) {
   std::unordered_map<std::string, const Layer*> by_name;
   for (const auto& layer : layers) by_name[layer.name] = &layer;
 
@@ -61,12 +69,12 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
                 "--fault-model conflicts with the fault_model column of " + source + "; drop one of them");
 
   std::unordered_set<std::int64_t> injections;
-  std::set<std::tuple<std::string, std::vector<std::int64_t>, std::uint32_t, FaultModel>> seen;
+  std::unordered_set<std::string> seen;
   while (table.next()) {
     Fault fault = csv::read_fault_columns(table);
     if (!injections.insert(fault.injection).second)
       table.fail("Injection " + std::to_string(fault.injection) + " appears twice");
-    check_against_layers(fault, by_name, layers, table);
+    check_against_layers(fault, by_name, layers, target, table);
     if (model_column) {
       const auto model = parse_fault_model(text::trim(table.field(*model_column)));
       if (!model)
@@ -80,22 +88,22 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
     for (std::size_t c = 4; c < table.header().size(); ++c) {
       // A dnnfi results file read as a list: its rule column names how images were classified.
       if (c == model_column || table.header()[c] == "non_finite_rule") continue;
+      // ... and an unknown NaN/Inf count is an empty cell (a replay of a published list).
+      if (table.header()[c] == "non_finite" && text::trim(table.field(c)).empty()) continue;
       if (!text::parse_int(text::trim(table.field(c))))
         table.fail(table.header()[c] + " '" + table.field(c) + "' is not an integer");
     }
-    if (!seen.emplace(fault.layer, fault.index, fault.bits.word(), fault.model).second)
-      table.fail("fault " + fault.layer + " " + format_index(fault.index) + " bit " +
-                 format_bits(fault.bits) + " appears twice");
+    if (!seen.insert(key(fault)).second) table.fail("fault " + site(fault) + " appears twice");
     list.faults.push_back(std::move(fault));
   }
   return list;
 }
 
 FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
-                          std::optional<FaultModel> fault_model) {
+                          std::optional<FaultModel> fault_model, const ListTarget& target) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open the fault list");
-  return parse_fault_list(in, path.string(), layers, fault_model);
+  return parse_fault_list(in, path.string(), layers, fault_model, target);
 }
 
 void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool with_fault_model) {

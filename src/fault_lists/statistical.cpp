@@ -26,27 +26,12 @@ std::regex compile(const std::string& pattern) {
 }
 }  // namespace
 
-double fault_population(const std::vector<Layer>& layers) { return fault_population(layers, SampleSpec{}); }
-
 double statistical_sample_size(double population, const SampleSpec& spec) {
   const double e = spec.error_margin, t = spec.t_value, p = spec.p;
   return population / (1 + e * e * (population - 1) / (t * t * p * (1 - p)));
 }
 
 namespace {
-
-// The bits a fault may start at: those of spec.bits whose burst stays inside the word.
-std::vector<int> drawable_bits(const SampleSpec& spec) {
-  if (spec.burst < 1 || spec.burst > 32)
-    throw Error(ExitCode::kUsage, "--burst must be 1..32, got " + std::to_string(spec.burst));
-  std::vector<int> starts;
-  for (int bit = 0; bit + spec.burst <= 32; ++bit)
-    if (spec.bits.word() >> bit & 1u) starts.push_back(bit);
-  if (starts.empty())
-    throw Error(ExitCode::kUsage, "no bit of --bits " + format_bits(spec.bits) +
-                                      " leaves room for a burst of " + std::to_string(spec.burst));
-  return starts;
-}
 
 BitMask burst_mask(int start, int burst) {
   const std::uint64_t ones = (std::uint64_t{1} << burst) - 1;
@@ -56,9 +41,7 @@ BitMask burst_mask(int start, int burst) {
 }  // namespace
 
 double fault_population(const std::vector<Layer>& layers, const SampleSpec& spec) {
-  double weights = 0;
-  for (const auto& layer : layers) weights += static_cast<double>(layer.numel());
-  return weights * static_cast<double>(drawable_bits(spec).size()) * 2;
+  return population(layers, spec.format, spec.bits, spec.burst);
 }
 
 std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const SampleSpec& spec,
@@ -72,7 +55,7 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
   if (!(spec.t_value > 0)) refuse("-t/--t-value", "above 0", spec.t_value);
   if (!(spec.p > 0 && spec.p < 1)) refuse("-p/--proportion", "in (0, 1)", spec.p);
   if (layers.empty()) throw Error(ExitCode::kUsage, "no layer to draw faults from");
-  const auto starts = drawable_bits(spec);
+  const auto starts = drawable_bits(spec.format, spec.bits, spec.burst);
   const auto bits_per_weight = static_cast<std::uint64_t>(starts.size());
   double total_weights = 0;
   for (const auto& layer : layers) total_weights += static_cast<double>(layer.numel());

@@ -123,6 +123,21 @@ std::optional<BitMask> parse_bits(std::string_view text) {
   return BitMask(word);
 }
 
+std::string format_bit_ranges(BitMask bits) {
+  std::string out;
+  for (int bit = 0; bit < 32;) {
+    if (!(bits.word() >> bit & 1u)) {
+      ++bit;
+      continue;
+    }
+    int end = bit;
+    while (end + 1 < 32 && (bits.word() >> (end + 1) & 1u)) ++end;
+    out += (out.empty() ? "" : ",") + std::to_string(bit) + (end > bit ? "-" + std::to_string(end) : "");
+    bit = end + 1;
+  }
+  return out;
+}
+
 std::optional<BitMask> parse_bit_ranges(std::string_view text) {
   std::uint32_t word = 0;
   for (const auto& part : text::split(std::string(text), ',')) {

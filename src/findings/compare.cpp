@@ -4,21 +4,16 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
-#include <tuple>
 
 #include "dnnfi/findings.hpp"
+#include "dnnfi/word_format.hpp"
 #include "json.hpp"
 
 namespace dnnfi {
 namespace {
 
-using Key = std::tuple<std::string, std::vector<std::int64_t>, std::uint32_t>;
-
-Key key_of(const Fault& f) { return {f.layer, f.index, f.bits.word()}; }
-
-std::string fault_label(const Fault& f) {
-  return fmt::format("{} {} bit {}", f.layer, format_index(f.index), format_bits(f.bits));
-}
+// Faults are matched by site; the same site under another fault model is counted apart.
+std::string fault_label(const Fault& f) { return site(f); }
 
 }  // namespace
 
@@ -31,12 +26,12 @@ Comparison compare_results(const std::vector<ResultRow>& a, const std::string& a
   c.a_faults = static_cast<std::int64_t>(a.size());
   c.b_faults = static_cast<std::int64_t>(b.size());
   c.max_critical_diff = max_critical_diff;
-  std::map<Key, const ResultRow*> by_fault;
-  for (const auto& row : a) by_fault.emplace(key_of(row.fault), &row);
+  std::map<std::string, const ResultRow*> by_fault;
+  for (const auto& row : a) by_fault.emplace(site(row.fault), &row);
   std::int64_t a_critical = 0, b_critical = 0;
   std::vector<FaultDifference> differences;
   for (const auto& rb : b) {
-    const auto it = by_fault.find(key_of(rb.fault));
+    const auto it = by_fault.find(site(rb.fault));
     if (it == by_fault.end()) continue;
     const auto& ra = *it->second;
     if (ra.fault.model != rb.fault.model) {

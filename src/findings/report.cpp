@@ -13,11 +13,11 @@
 namespace dnnfi {
 namespace {
 
-constexpr std::array<std::string_view, 3> kFields = {"sign", "exponent", "mantissa"};
-
-std::size_t field_index(int bit) {
-  const auto field = bit_field(bit);
-  return static_cast<std::size_t>(std::find(kFields.begin(), kFields.end(), field) - kFields.begin());
+// The format's fields, most significant first (sign, exponent, mantissa), as reports show them.
+std::vector<std::string_view> field_names(WordFormat format) {
+  std::vector<std::string_view> names;
+  for (const auto& field : bit_fields(format)) names.insert(names.begin(), field.name);
+  return names;
 }
 
 // Sums of one group, turned into GroupStats at the end.
@@ -80,21 +80,34 @@ Report make_report(const std::vector<ResultRow>& rows, const std::string& source
     layer_index.emplace(row.fault.layer, layer_order.size());
     layer_order.push_back(row.fault.layer);
   }
-  report.population = weights * 32 * 2;
+  report.format = options.format;
+  report.target = options.target;
+  report.population =
+      options.layers.empty() ? 0 : population(options.layers, options.format, options.bits, options.burst);
   std::vector<Stratum> strata;
   for (const auto& layer : options.layers)
     strata.push_back(Stratum{layer.name, static_cast<double>(layer.numel()) / weights,
-                             static_cast<double>(layer.numel()) * 64, 0, 0});
+                             population({layer}, options.format, options.bits, options.burst), 0, 0});
 
+  const int width = word_bits(options.format);
+  const auto names = field_names(options.format);
+  const auto field_index = [&](int bit) {
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), field_of(options.format, bit)) -
+                                    names.begin());
+  };
   Tally overall;
   std::vector<Tally> layers(layer_order.size());
-  std::vector<std::array<Tally, 3>> layer_fields(layer_order.size());
-  std::array<Tally, 32> bits{};
-  std::array<Tally, 3> fields{};
+  std::vector<std::vector<Tally>> layer_fields(layer_order.size(), std::vector<Tally>(names.size()));
+  std::vector<Tally> bits(static_cast<std::size_t>(width));
+  std::vector<Tally> fields(names.size());
   std::set<std::string> models, rules;
   std::set<std::int64_t> images;
   for (const auto& row : rows) {
     const int bit = row.fault.bits.lowest();
+    if (bit >= width)
+      throw InputError(source + ": Injection " + std::to_string(row.fault.injection) + " faults bit " +
+                       std::to_string(bit) + ", past the " + std::to_string(width) + " bits of " +
+                       std::string(to_string(options.format)) + " (is --format right?)");
     const auto l = layer_index.at(row.fault.layer);
     overall.add(row);
     layers[l].add(row);
@@ -120,15 +133,15 @@ Report make_report(const std::vector<ResultRow>& rows, const std::string& source
     if (layers[l].faults == 0) continue;
     report.layers.push_back(layers[l].stats(layer_order[l]));
     std::vector<GroupStats> per_field;
-    for (std::size_t f = 0; f < kFields.size(); ++f)
-      per_field.push_back(layer_fields[l][f].stats(std::string(kFields[f])));
+    for (std::size_t f = 0; f < names.size(); ++f)
+      per_field.push_back(layer_fields[l][f].stats(std::string(names[f])));
     report.layer_fields.push_back(std::move(per_field));
   }
-  for (int bit = 0; bit < 32; ++bit)
+  for (int bit = 0; bit < width; ++bit)
     if (bits[static_cast<std::size_t>(bit)].faults)
       report.bits.push_back(bits[static_cast<std::size_t>(bit)].stats(std::to_string(bit)));
-  for (std::size_t f = 0; f < kFields.size(); ++f)
-    if (fields[f].faults) report.fields.push_back(fields[f].stats(std::string(kFields[f])));
+  for (std::size_t f = 0; f < names.size(); ++f)
+    if (fields[f].faults) report.fields.push_back(fields[f].stats(std::string(names[f])));
 
   report.most_critical = rows;
   std::stable_sort(report.most_critical.begin(), report.most_critical.end(),
@@ -140,11 +153,11 @@ Report make_report(const std::vector<ResultRow>& rows, const std::string& source
 
 namespace {
 
-void group_json(json::Writer& out, const GroupStats& g, const char* key) {
+void group_json(json::Writer& out, const GroupStats& g, const char* key, WordFormat format) {
   out.begin_object();
   if (std::string_view(key) == "bit") {
     out.key("bit").number(std::stoll(g.name));
-    out.key("field").string(bit_field(std::stoi(g.name)));
+    out.key("field").string(bit_field(std::stoi(g.name), format));
   } else {
     out.key(key).string(g.name);
   }
@@ -208,6 +221,12 @@ std::string report_json(const Report& r, const Comparison* reference) {
   out.begin_object();
   out.key("kind").string("dnnfi report");  // first: how dnnfi recognises a file it may replace
   out.key("source").string(r.source);
+  out.key("format").string(to_string(r.format));
+  out.key("word_bits").number(word_bits(r.format));
+  out.key("target").string(to_string(r.target));
+  out.key("field_names").begin_array();
+  for (const auto& name : field_names(r.format)) out.string(name);
+  out.end_array();
   out.key("n_injections").number(r.images);
   out.key("fault_models").begin_array();
   for (const auto& m : r.fault_models) out.string(m);
@@ -236,18 +255,18 @@ std::string report_json(const Report& r, const Comparison* reference) {
     out.end_object();
   }
   out.key("layers").begin_array();
-  for (const auto& g : r.layers) group_json(out, g, "layer");
+  for (const auto& g : r.layers) group_json(out, g, "layer", r.format);
   out.end_array();
   out.key("bits").begin_array();
-  for (const auto& g : r.bits) group_json(out, g, "bit");
+  for (const auto& g : r.bits) group_json(out, g, "bit", r.format);
   out.end_array();
   out.key("fields").begin_array();
-  for (const auto& g : r.fields) group_json(out, g, "field");
+  for (const auto& g : r.fields) group_json(out, g, "field", r.format);
   out.end_array();
   out.key("layer_fields").begin_array();
   for (std::size_t l = 0; l < r.layers.size(); ++l) {
     out.begin_object().key("layer").string(r.layers[l].name).key("fields").begin_array();
-    for (const auto& g : r.layer_fields[l]) group_json(out, g, "field");
+    for (const auto& g : r.layer_fields[l]) group_json(out, g, "field", r.format);
     out.end_array().end_object();
   }
   out.end_array();
@@ -270,6 +289,8 @@ std::string report_text(const Report& r) {
   std::string text = fmt::format("{}: {} faults x {} images ({}; non-finite images: {})\n", r.source,
                                  o.faults, r.images ? std::to_string(r.images) : std::string("varying"),
                                  join(r.fault_models), join(r.rules));
+  text += fmt::format("faults in        {} stored as {} ({} bits)\n", to_string(r.target),
+                      to_string(r.format), word_bits(r.format));
   text += fmt::format("critical faults  {} of {} = {} {} (99% Wilson)\n", o.critical_faults, o.faults,
                       percent(o.critical_fault_rate), interval(o.ci99));
   if (r.margin > 1)  // a half-width past 100% says nothing: the sample is too small for one

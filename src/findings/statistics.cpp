@@ -65,10 +65,6 @@ double achieved_margin(double n, double population, double t, double p) {
   return std::sqrt(t * t * p * (1 - p) * correction / n);
 }
 
-std::string_view bit_field(int bit) {
-  if (bit == 31) return "sign";
-  if (bit >= 23) return "exponent";
-  return "mantissa";
-}
+std::string_view bit_field(int bit, WordFormat format) { return field_of(format, bit); }
 
 }  // namespace dnnfi

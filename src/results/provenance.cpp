@@ -12,98 +12,11 @@
 #include "dnnfi/errors.hpp"
 #include "dnnfi/outputs.hpp"
 #include "findings/json.hpp"
+#include "flat_json.hpp"
 #include "platform/sha256.hpp"
 
 namespace dnnfi {
 namespace {
-
-// The sidecar is one flat JSON object, a key per line; this reads exactly that (strings,
-// integers, booleans), which is all dnnfi writes.
-class FlatJson {
- public:
-  FlatJson(std::string text, std::string source) : text_(std::move(text)), source_(std::move(source)) {}
-
-  std::map<std::string, std::string> parse() {
-    std::map<std::string, std::string> values;
-    expect('{');
-    skip_space();
-    if (peek() == '}') return values;
-    for (;;) {
-      const auto key = string_value();
-      expect(':');
-      skip_space();
-      values[key] = peek() == '"' ? string_value() : bare_value();
-      skip_space();
-      if (peek() == ',') {
-        ++at_;
-        continue;
-      }
-      expect('}');
-      return values;
-    }
-  }
-
- private:
-  char peek() const { return at_ < text_.size() ? text_[at_] : '\0'; }
-  [[noreturn]] void fail(const std::string& what) const {
-    long line = 1;
-    for (std::size_t i = 0; i < at_ && i < text_.size(); ++i) line += text_[i] == '\n';
-    throw InputError(source_, line, what + " (a dnnfi provenance file is one flat JSON object)");
-  }
-  void skip_space() {
-    while (at_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[at_]))) ++at_;
-  }
-  void expect(char c) {
-    skip_space();
-    if (peek() != c) fail(fmt::format("expected '{}'", c));
-    ++at_;
-  }
-  std::string string_value() {
-    expect('"');
-    std::string out;
-    for (;;) {
-      if (at_ >= text_.size()) fail("unterminated string");
-      char c = text_[at_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (at_ >= text_.size()) fail("unterminated string");
-      c = text_[at_++];
-      switch (c) {
-        case 'n':
-          out += '\n';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 'u': {
-          if (at_ + 4 > text_.size()) fail("bad \\u escape");
-          out += static_cast<char>(std::stoi(text_.substr(at_, 4), nullptr, 16));
-          at_ += 4;
-          break;
-        }
-        default:
-          out += c;
-      }
-    }
-  }
-  std::string bare_value() {
-    const auto start = at_;
-    while (at_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[at_])) || text_[at_] == '-' ||
-                                  text_[at_] == '.' || text_[at_] == '+'))
-      ++at_;
-    if (at_ == start) fail("expected a value");
-    return text_.substr(start, at_ - start);
-  }
-
-  std::string text_, source_;
-  std::size_t at_ = 0;
-};
 
 std::int64_t integer(const std::map<std::string, std::string>& values, const std::string& key,
                      const std::string& source) {
@@ -217,6 +130,10 @@ void write_provenance(const std::filesystem::path& results, const Provenance& p)
   field("threads", p.threads);
   field("shard", fmt::format("{}/{}", p.shard.index, p.shard.count));
   if (!p.adopted.empty()) field("adopted", p.adopted);
+  field("format", p.format);
+  field("target", p.target);
+  field("bits", p.bits);
+  field("burst", p.burst);
   out += "\n}\n";
 
   replace_file(provenance_path(results), out);
@@ -249,6 +166,12 @@ std::optional<Provenance> read_provenance(const std::filesystem::path& results) 
   p.batch_size = integer(v, "batch_size", source);
   p.threads = static_cast<int>(integer(v, "threads", source));
   if (const auto it = v.find("adopted"); it != v.end()) p.adopted = it->second;
+  // Fields an older dnnfi did not write: its campaigns were fp32 weights, every bit.
+  for (const auto& [key, member] :
+       {std::pair{"format", &Provenance::format}, std::pair{"target", &Provenance::target},
+        std::pair{"bits", &Provenance::bits}})
+    if (const auto it = v.find(key); it != v.end()) p.*member = it->second;
+  if (v.count("burst")) p.burst = static_cast<int>(integer(v, "burst", source));
   const auto shard_text = text_of("shard");
   const auto slash = shard_text.find('/');
   try {
@@ -282,6 +205,8 @@ std::vector<std::string> provenance_differences(const Provenance& ours, const Pr
   check("batch size", ours.batch_size, theirs.batch_size);
   check("device", ours.device, theirs.device);
   check("numerics", ours.numerics, theirs.numerics);
+  check("format", ours.format, theirs.format);
+  check("target", ours.target, theirs.target);
   check("replay", ours.replay, theirs.replay);
   if (ours.injections != theirs.injections) out.push_back("injections: the campaigns run other faults");
   if (same_part)

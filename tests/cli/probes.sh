@@ -101,6 +101,8 @@ probe replay-published 0 "non-finite +n/a" "$published" -- \
   "$dnnfi" run -f "$published" --replay "$published" --sample 20 -o replayed.csv
 /usr/bin/python3 -c "import csv, sys; sys.exit(any(r['non_finite'] for r in csv.DictReader(open('replayed.csv'))))" || {
   echo "FAIL replay-published: a non_finite cell is not empty"; failures=$((failures + 1)); }
+probe replayed-as-list 0 "campaign: 20 faults" replayed.csv -- \
+  "$dnnfi" run -f replayed.csv --replay "$published" -o relisted.csv
 probe report-published 0 "NaN/Inf images n/a" "$published" -- "$dnnfi" report "$published"
 probe report-replayed 0 "NaN/Inf images n/a" replayed.csv -- "$dnnfi" report replayed.csv --json replayed.json
 grep -q '"non_finite_share":null' replayed.json || { echo "FAIL report-replayed: JSON share not null"; failures=$((failures + 1)); }

@@ -49,3 +49,8 @@ TEST_CASE("indices and shapes print as the seed and dnnfi layers write them", "[
   CHECK(format_index({3, 0, 2, 1}) == "(3, 0, 2, 1)");
   CHECK(format_shape({16, 3, 3, 3}) == "16x3x3x3");
 }
+
+TEST_CASE("bit ranges read back as written", "[bits]") {
+  for (const std::string text : {"0-31", "23-30", "0-22,31", "3", "0,2,4-6"})
+    CHECK(format_bit_ranges(*parse_bit_ranges(text)) == text);
+}

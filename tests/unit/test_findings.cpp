@@ -67,6 +67,34 @@ TEST_CASE("the statistical list's size achieves its design margin read backwards
   CHECK(achieved_margin(16627, 0) > achieved_margin(16627, population));
 }
 
+TEST_CASE("a report counts the population of the list's format and bits, and names their fields",
+          "[findings]") {
+  const std::vector<ResultRow> rows = {row(0, "a", 7, 3), row(1, "a", 6, 0), row(2, "b", 0, 0)};
+  ReportOptions options;
+  options.layers = {{"a", {2, 2}}, {"b", {2, 2}}};
+  options.format = WordFormat::kInt8;
+  const auto int8 = make_report(rows, "r.csv", options);
+  CHECK(int8.population == 8 * 8 * 2);
+  REQUIRE(int8.fields.size() == 2);
+  CHECK(int8.fields[0].name == "sign");
+  CHECK(int8.fields[1].name == "magnitude");
+  CHECK_THAT(report_json(int8), Contains("\"format\":\"int8\",\"word_bits\":8,\"target\":\"weights\""));
+  CHECK_THAT(report_text(int8), Contains("faults in        weights stored as int8 (8 bits)"));
+  // A --bits 23-30 list: the population of those bits only, so a wider margin for the same faults.
+  options.format = WordFormat::kFp32;
+  const auto every = make_report(rows, "r.csv", options);
+  options.bits = BitMask(0x7F800000u);
+  const auto exponent = make_report(rows, "r.csv", options);
+  CHECK(every.population == 8 * 32 * 2);
+  CHECK(exponent.population == 8 * 8 * 2);
+  CHECK(exponent.margin < every.margin);  // the finite-population correction of a smaller population
+  // A bit past the word is no fault of that format: said, naming the fault.
+  options.format = WordFormat::kInt8;
+  options.bits = BitMask(0xFFFFFFFFu);
+  CHECK_THROWS_WITH(make_report({row(5, "a", 12, 0)}, "r.csv", options),
+                    Contains("Injection 5 faults bit 12, past the 8 bits of int8"));
+}
+
 TEST_CASE("a report groups faults by layer in network order, by bit and by bit field", "[findings]") {
   const std::vector<ResultRow> rows = {row(0, "b", 31, 3), row(1, "a", 30, 0, 100), row(2, "a", 3, 0, 50),
                                        row(3, "a", 30, 100, 0, 100, 40)};
