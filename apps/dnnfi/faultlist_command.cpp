@@ -51,6 +51,8 @@ void setup_faultlist(CLI::App& app) {
       "--from-keras", [opts](const std::string& v) { opts->list.from_keras = v; },
       "map this Keras fault list of the seed (conv2d_N, dense_N; HWIO indices) onto the model instead of "
       "sampling");
+  add_format_option(*cmd, opts->list.spec.format);
+  add_target_option(*cmd, opts->list.target);
   cmd->add_option("-o,--output", opts->list.output, "CSV file to write")->required();
   cmd->callback([opts] {
     if (!opts->fault_model.empty()) opts->list.fault_model = parse_fault_model(opts->fault_model);

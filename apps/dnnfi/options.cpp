@@ -35,6 +35,23 @@ void add_model_options(CLI::App& app, ModelOptions& model) {
       "directory holding the test set, e.g. cifar-10-batches-bin/ (default: $DNNFI_DATA_DIR, else download)");
 }
 
+void add_format_option(CLI::App& app, WordFormat& format) {
+  app.add_option_function<std::string>(
+         "--format", [&format](const std::string& v) { format = *parse_word_format(v); },
+         "the word every conv/linear weight is stored in: " + one_of(word_format_names()) +
+             " (fp16/bf16 rounded to nearest even, int8 symmetric per output channel; compute stays FP32; "
+             "default: fp32)")
+      ->check(CLI::IsMember(word_format_names()));
+}
+
+void add_target_option(CLI::App& app, FaultTarget& target) {
+  app.add_option_function<std::string>(
+         "--target", [&target](const std::string& v) { target = *parse_fault_target(v); },
+         "what faults hit: weights, or activations (an element of a conv/linear layer's output, in every "
+         "image; default: weights)")
+      ->check(CLI::IsMember(fault_target_names()));
+}
+
 // Ranges are checked by the library (settings.hpp), once, with messages that name the value.
 void add_inference_options(CLI::App& app, InferenceOptions& inference) {
   app.add_option("-b,--batch-size", inference.batch_size, "images per batch")->capture_default_str();
@@ -53,6 +70,7 @@ void add_inference_options(CLI::App& app, InferenceOptions& inference) {
   app.add_option_function<std::int64_t>(
       "--images", [&inference](const std::int64_t& n) { inference.images = n; },
       "use only the first N test images (default: all)");
+  add_format_option(app, inference.format);
 }
 
 }  // namespace dnnfi::cli

@@ -93,6 +93,7 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
                       std::string(to_string(kDefaultFaultModel)) + ")")
       ->check(CLI::IsMember(fault_model_names()));
   cmd->add_option("-o,--output", opts->output, "results CSV; an existing one is resumed")->required();
+  add_target_option(*cmd, opts->campaign.target);
   cmd->add_option_function<std::string>(
       "--layers", [opts](const std::string& v) { opts->campaign.layers = v; },
       "run only the faults of the layers whose name matches this regular expression");
@@ -250,7 +251,8 @@ void setup_run(CLI::App& app) {
       const std::int64_t per_worker =
           opts->inference.use_cuda ? 0
                                    : c.memory_limit.value_or(kDefaultMemoryLimit) + (std::int64_t{512} << 20);
-      plan.workers = choose_workers(*workers, count_campaign_faults(opts->model, c), per_worker, c.output);
+      plan.workers = choose_workers(*workers, count_campaign_faults(opts->model, opts->inference, c),
+                                    per_worker, c.output);
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       plan.threads = opts->threads->count() > 0 && opts->inference.threads > 0
                          ? opts->inference.threads
@@ -308,7 +310,7 @@ void setup_slurm(CLI::App& app) {
       throw Error(ExitCode::kUsage, "slurm: each task runs --cpus-per-task threads; drop --threads");
     if (plan->time) check_slurm_time(*plan->time);
     check_output(c.output, OutputKind::kResults, campaign_inputs(*opts, c), "-o");
-    const auto faults = count_campaign_faults(opts->model, c);
+    const auto faults = count_campaign_faults(opts->model, opts->inference, c);
     if (plan->tasks > faults) {
       spdlog::warn("--tasks {}: writing {}, one per fault of the campaign", plan->tasks, faults);
       plan->tasks = faults;

@@ -43,6 +43,9 @@ struct InferenceOptions {
   int threads = 0;                              // intra- and inter-op threads; Default: 0 = all cores
   std::optional<std::int64_t> images;           // the first N test images; Default: all
   Numerics numerics;                            // --tf32, --emulate-tf32; Default: FP32
+  // --format: the word every injectable weight is stored in (golden is the stored model);
+  // compute stays FP32. Default: fp32.
+  WordFormat format = WordFormat::kFp32;
 };
 
 // Validates `options`, sets LibTorch's thread counts (0 = all cores) and returns the device to
@@ -87,6 +90,7 @@ struct CampaignOptions {
   std::optional<std::filesystem::path> faults;  // -f; Default: the statistical list for seed 38
   std::optional<std::string> layers;            // --layers REGEX: only faults of these; Default: all
   std::optional<FaultModel> fault_model;        // Default: the list's column, else bit-flip
+  FaultTarget target = FaultTarget::kWeights;   // --target: weights or layer outputs; Default: weights
   std::filesystem::path output;                 // -o
   Shard shard;                                  // --shard K/N; Default: 0/1
   std::size_t sample = 0;                       // --sample N faults spread over the list; Default: 0 = all
@@ -116,10 +120,12 @@ CampaignSummary run_campaign(const ModelOptions& model, const InferenceOptions& 
 struct CampaignFaults {
   std::vector<Fault> list, sequence, faults;
 };
-CampaignFaults plan_faults(const std::vector<Layer>& layers, const CampaignOptions& options);
+CampaignFaults plan_faults(const std::vector<Layer>& targets, const CampaignOptions& options,
+                           const FaultSpace& space = {});
 // How many faults `run` with these options would run (the model's layer table decides the
 // statistical list): what --workers and `slurm --tasks` are capped at.
-std::size_t count_campaign_faults(const ModelOptions& model, const CampaignOptions& options);
+std::size_t count_campaign_faults(const ModelOptions& model, const InferenceOptions& inference,
+                                  const CampaignOptions& options);
 
 // `dnnfi merge`: the parts of one campaign (its shards) into one results file.
 struct MergeOptions {

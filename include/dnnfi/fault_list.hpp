@@ -22,24 +22,16 @@ struct FaultList {
   bool has_fault_model_column = false;  // the rows carried their own fault model
 };
 
-// What a list's rows must fit besides the model's layers: the word their bits are in, and
-// whether TensorIndex indexes a weight or a layer's output (of one image).
-struct ListTarget {
-  WordFormat format = WordFormat::kFp32;       // Default: fp32, bits 0..31
-  FaultTarget target = FaultTarget::kWeights;  // Default: weights
-};
-
 // Parses and validates a whole list before anything runs: every problem is reported as
 // "<source>:<line>: <what>" (InputError). `layers` is the table of what faults may hit (the
 // model's weights, or its layers' outputs). `fault_model` (--fault-model) is the model of every
 // row of a list without a fault_model column (default: bit-flip); giving it for a list that has
-// the column is a usage Error. A bit past the word of `target.format` is refused.
+// the column is a usage Error. A bit past the word of `space.format` is refused.
 FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers,
                            std::optional<FaultModel> fault_model = std::nullopt,
-                           const ListTarget& target = {});
+                           const FaultSpace& space = {});
 FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
-                          std::optional<FaultModel> fault_model = std::nullopt,
-                          const ListTarget& target = {});
+                          std::optional<FaultModel> fault_model = std::nullopt, const FaultSpace& space = {});
 
 // Writes the seed's four columns (plus fault_model when `with_fault_model`).
 void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool with_fault_model);

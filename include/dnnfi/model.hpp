@@ -3,6 +3,7 @@
 #include <torch/script.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,8 +12,11 @@
 #include "dnnfi/fault.hpp"
 #include "dnnfi/model_info.hpp"
 #include "dnnfi/numerics.hpp"
+#include "dnnfi/word_format.hpp"
 
 namespace dnnfi {
+
+class ScopedActivationFault;  // model/activations.hpp
 
 // A TorchScript export and the model info beside it; without one (empty `info`) the model info
 // is found in the module itself (discover_model_info).
@@ -37,9 +41,11 @@ class Model {
   // Loads an export onto `device` in eval mode with gradients off, its --emulate-tf32 layers
   // rewritten before anything runs (a TorchScript method keeps the graph of its first call).
   // With `channels_last` 4-D weights (and the inputs the engines feed) use NHWC, oneDNN's
-  // native layout.
+  // native layout. `space` says what faults hit: every injectable weight is stored in its
+  // format (golden is the model with the stored values), and with activation targets every
+  // injectable layer's output gets its fault point. A quantized TorchScript model is refused.
   static Model load(const ModelFiles& files, const torch::Device& device, const Numerics& numerics = {},
-                    bool channels_last = true);
+                    bool channels_last = true, const FaultSpace& space = {});
 
   const ModelInfo& info() const { return info_; }
   torch::jit::Module& module() { return module_; }
@@ -59,6 +65,16 @@ class Model {
   // A weight value as the layer's arithmetic sees it (rounded where TF32 is emulated).
   float computed_value(const std::string& layer, float stored) const;
 
+  // What faults hit, and the injector the engines call: the value a weight fault leaves in its
+  // element, the stored word of `stored` (its format; int8 with its channel's scale) faulted.
+  const FaultSpace& space() const { return space_; }
+  float faulty_value(const Fault& fault, float stored) const;
+  // The int8 scale of a layer's output channel (1 for other formats).
+  float scale(const std::string& layer, std::int64_t channel) const;
+  // With activation targets: each injectable layer with the shape of its output for one image,
+  // found by running `example` (a batch of the model's input) once.
+  std::vector<Layer> activation_targets(const torch::Tensor& example);
+
  private:
   Model(torch::jit::Module module, ModelInfo info, torch::Device device, bool channels_last);
   torch::jit::Module module_;
@@ -69,6 +85,8 @@ class Model {
   std::unordered_map<std::string, torch::Tensor> params_;            // every parameter, by full name
   std::vector<std::string> tf32_list_;                               // --emulate-tf32
   std::unordered_set<std::string> tf32_layers_;
+  FaultSpace space_;
+  std::unordered_map<std::string, std::vector<float>> scales_;  // int8: per output channel
 };
 
 // A 0-dim view of one element of `tensor` by PyTorch index (whatever its memory format).
@@ -76,8 +94,9 @@ torch::Tensor element(torch::Tensor tensor, const std::vector<std::int64_t>& ind
 // Stores `value` into a 0-dim view with its exact bits (NaN payloads, signed zeros) on any device.
 void store_bits(const torch::Tensor& slot, float value);
 
-// Applies one fault (with its own fault model) to its weight for the lifetime of the object and
-// restores the exact original bits afterwards (also on exceptions).
+// Applies one fault (with its own fault model) for the lifetime of the object: to its weight,
+// whose exact original bits are restored afterwards (also on exceptions), or, with activation
+// targets, to its layer's output in every forward.
 class ScopedFault {
  public:
   ScopedFault(const Model& model, const Fault& fault);
@@ -88,8 +107,9 @@ class ScopedFault {
   float faulty() const { return faulty_; }
 
  private:
-  torch::Tensor slot_;  // a 0-dim view of the faulted weight
-  float original_, faulty_;
+  torch::Tensor slot_;  // a 0-dim view of the faulted weight (undefined for an activation fault)
+  float original_ = 0, faulty_ = 0;
+  std::unique_ptr<ScopedActivationFault> activation_;
 };
 
 }  // namespace dnnfi

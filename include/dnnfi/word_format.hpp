@@ -38,6 +38,12 @@ std::optional<FaultTarget> parse_fault_target(std::string_view text);
 std::string_view to_string(FaultTarget target);
 std::vector<std::string> fault_target_names();
 
+// What the faults of a campaign hit: their target and the word format it is stored in.
+struct FaultSpace {
+  WordFormat format = WordFormat::kFp32;       // Default: fp32, the seed's
+  FaultTarget target = FaultTarget::kWeights;  // Default: weights
+};
+
 // A named run of bits of a word, for the per-bit report: "exponent" 23..30 of fp32.
 struct BitField {
   std::string_view name;

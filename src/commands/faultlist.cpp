@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "commands/workload.hpp"
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/outputs.hpp"
@@ -86,7 +87,7 @@ std::vector<Fault> write_statistical_list(const ModelOptions& model, const Fault
   check_output(options.output, OutputKind::kFaultList, inputs, "-o");
   if (options.spec.per_layer && *options.spec.per_layer == 0)
     throw Error(ExitCode::kUsage, "--per-layer must be at least 1, got 0 (a list of no faults)");
-  auto layers = model_layers(model);
+  auto layers = fault_targets(resolve_workload(model), FaultSpace{options.spec.format, options.target});
   std::vector<Fault> faults;
   if (options.from_keras) {
     faults = read_keras_fault_list(*options.from_keras, layers).faults;

@@ -56,8 +56,12 @@ torch::Device setup_inference(const InferenceOptions& options) {
 void place_on_device(Dataset& data, const Model& model) { data.images = model.prepare_input(data.images); }
 
 Model load_for_inference(const ModelFiles& files, const torch::Device& device,
-                         const InferenceOptions& inference) {
-  auto model = Model::load(files, device, inference.numerics);
+                         const InferenceOptions& inference, FaultTarget target) {
+  auto model = Model::load(files, device, inference.numerics, /*channels_last=*/true,
+                           FaultSpace{inference.format, target});
+  if (inference.format != WordFormat::kFp32)
+    spdlog::info("weights stored as {}: golden is the model with the stored values",
+                 to_string(inference.format));
   if (const auto& layers = model.tf32_layers(); !layers.empty())
     spdlog::info("TF32 emulated in {} convolution(s): {}", layers.size(), fmt::join(layers, ", "));
   spdlog::info("numerics: {}", describe(inference.numerics));
@@ -90,6 +94,25 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
 
 std::vector<Layer> model_layers(const ModelOptions& model_options) {
   return resolve_workload(model_options).layers();
+}
+
+std::vector<Layer> fault_targets(const Workload& work, const FaultSpace& space) {
+  if (space.format != WordFormat::kFp32 && work.options.params == ParamSelection::kAll)
+    throw Error(ExitCode::kUsage, "--format " + std::string(to_string(space.format)) +
+                                      " stores conv and linear weights; --params all faults fp32 parameters");
+  if (space.target == FaultTarget::kWeights) return work.layers();
+  if (space.format != WordFormat::kFp32)
+    throw Error(ExitCode::kUsage, "--format " + std::string(to_string(space.format)) +
+                                      " stores weights; activation faults hit the FP32 outputs of layers");
+  if (work.options.params == ParamSelection::kAll)
+    throw Error(ExitCode::kUsage, "--params all names parameters; activation faults hit layer outputs");
+  const auto source = work.data();
+  auto example = open_dataset(source, 1);
+  InferenceOptions cpu;
+  auto model =
+      load_for_inference(work.model.prepare(work.where), torch::kCPU, cpu, FaultTarget::kActivations);
+  check_model_fits(model, example, source.path.string());
+  return model.activation_targets(example.images);
 }
 
 }  // namespace dnnfi

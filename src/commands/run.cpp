@@ -55,6 +55,8 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
   p.threads = at::get_num_threads();
   p.shard = options.shard;
   p.injections = format_injection_ranges(sequence);
+  p.format = std::string(to_string(inference.format));
+  p.target = std::string(to_string(options.target));
   // The population the list was drawn from, as faultlist recorded it beside the list.
   if (options.faults)
     if (const auto record = read_list_record(*options.faults)) {
@@ -125,15 +127,18 @@ class EmptyOutputCleanup {
 
 std::string dnnfi_version() { return DNNFI_VERSION; }
 
-CampaignFaults plan_faults(const std::vector<Layer>& layers, const CampaignOptions& options) {
+CampaignFaults plan_faults(const std::vector<Layer>& layers, const CampaignOptions& options,
+                           const FaultSpace& space) {
   CampaignFaults plan;
   if (options.faults) {
-    plan.list = read_fault_list(*options.faults, layers, options.fault_model).faults;
+    plan.list = read_fault_list(*options.faults, layers, options.fault_model, space).faults;
     if (plan.list.empty())
       throw InputError(options.faults->string() + ": no faults (a header without rows); nothing to run");
   } else {
     spdlog::info("no -f given: using the statistical fault list for seed {}", SampleSpec{}.seed);
-    plan.list = generate_fault_list(layers, SampleSpec{}, options.fault_model.value_or(kDefaultFaultModel));
+    SampleSpec spec;
+    spec.format = space.format;
+    plan.list = generate_fault_list(layers, spec, options.fault_model.value_or(kDefaultFaultModel));
   }
   if (options.layers) {
     plan.list = select_faults(plan.list, *options.layers);
@@ -154,8 +159,10 @@ CampaignFaults plan_faults(const std::vector<Layer>& layers, const CampaignOptio
   return plan;
 }
 
-std::size_t count_campaign_faults(const ModelOptions& model_options, const CampaignOptions& options) {
-  return plan_faults(resolve_workload(model_options).layers(), options).faults.size();
+std::size_t count_campaign_faults(const ModelOptions& model_options, const InferenceOptions& inference,
+                                  const CampaignOptions& options) {
+  const FaultSpace space{inference.format, options.target};
+  return plan_faults(fault_targets(resolve_workload(model_options), space), options, space).faults.size();
 }
 
 CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceOptions& inference,
@@ -182,8 +189,16 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   // a replay needs the layer table only.
   std::optional<ModelFiles> files;
   if (!options.replay) files = work.model.prepare(work.where);
-  const auto layers = work.layers();
-  const auto plan = plan_faults(layers, options);
+  const FaultSpace space{inference.format, options.target};
+  const auto layers = fault_targets(work, space);
+  if (options.faults)
+    if (const auto record = read_list_record(*options.faults))
+      if (record->format != to_string(space.format) || record->target != to_string(space.target))
+        throw Error(ExitCode::kUsage, options.faults->string() + " was drawn for " + record->target +
+                                          " stored as " + record->format +
+                                          " (its .json record); run it with --format " + record->format +
+                                          " --target " + record->target);
+  const auto plan = plan_faults(layers, options, space);
   const auto& faults = plan.faults;
   auto provenance = describe(work, inference, options, plan.list, plan.sequence);
   LoopOptions loop;
@@ -249,7 +264,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   loop.images = data.size();
   provenance = checked_provenance(options.output, provenance, options.adopt, check_rows);
   stop_requested();
-  auto model = load_for_inference(*files, device, inference);
+  auto model = load_for_inference(*files, device, inference, options.target);
   check_model_fits(model, data, source.path.string());
   place_on_device(data, model);
   const double load_seconds = seconds_since(t0);

@@ -33,6 +33,12 @@ void place_on_device(Dataset& data, const Model& model);
 // Loads the model for inference on `device` with the numerics `inference` asks for (its
 // --emulate-tf32 layers rewritten), and says in the log which numerics are in force.
 Model load_for_inference(const ModelFiles& files, const torch::Device& device,
-                         const InferenceOptions& inference);
+                         const InferenceOptions& inference, FaultTarget target = FaultTarget::kWeights);
+
+// What faults of `target` may hit, with their shapes: the injectable layers (their weights), or
+// with activation targets the same layers' outputs of one image, found by one forward pass of
+// the first test image (a model of its own needs --data). `format` must suit them: a usage Error
+// for --format with --params all or with activations.
+std::vector<Layer> fault_targets(const Workload& work, const FaultSpace& space);
 
 }  // namespace dnnfi

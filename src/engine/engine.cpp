@@ -25,6 +25,11 @@ std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset
                                     const EngineOptions& options) {
   check_batch_size(options.batch_size);
   check_memory_limit(options.memory_limit);
+  if ((kind == EngineKind::kStaged || kind == EngineKind::kStacked) &&
+      model.space().target == FaultTarget::kActivations) {
+    spdlog::info("{}: activation faults run on the naive engine", model.info().name);
+    return make_naive_engine(model, data, options);
+  }
   if (kind == EngineKind::kStaged || kind == EngineKind::kStacked) {
     if (auto plan = StagePlan::build(model, data, options.batch_size))
       return make_staged_engine(model, data, options, std::move(*plan), kind == EngineKind::kStacked);

@@ -20,7 +20,7 @@ bool FaultExecutor::differs(const std::string& layer, float original, float faul
 
 bool FaultExecutor::changes_weight(const Fault& fault) const {
   const float original = element(model_.weight(fault.layer), fault.index).to(torch::kCPU).item<float>();
-  return differs(fault.layer, original, apply_fault(original, fault.bits, fault.model));
+  return differs(fault.layer, original, model_.faulty_value(fault, original));
 }
 
 void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts) {
@@ -32,7 +32,7 @@ void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts)
   std::vector<float> faulty(n);
   for (std::size_t r = 0; r < n; ++r) {
     const float original = element(weight, faults[r].index).to(torch::kCPU).item<float>();
-    faulty[r] = apply_fault(original, faults[r].bits, faults[r].model);
+    faulty[r] = model_.faulty_value(faults[r], original);
     if (!differs(layer, original, faulty[r])) {
       counts[r] += classify(cache_.logits(), cache_.logits(), rule_);  // every image as golden: masked
     } else {

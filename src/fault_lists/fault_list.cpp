@@ -29,14 +29,14 @@ std::string joined_fault_model_names() {
 // The fault's element exists in the model: its layer, its rank and every index in range; its
 // bits are bits of the word.
 void check_against_layers(const Fault& fault, const std::unordered_map<std::string, const Layer*>& by_name,
-                          const std::vector<Layer>& layers, const ListTarget& target,
+                          const std::vector<Layer>& layers, const FaultSpace& space,
                           const csv::TableReader& row) {
   const auto layer = by_name.find(fault.layer);
   if (layer == by_name.end())
     row.fail("unknown layer '" + fault.layer + "'; the model's layers are " + layer_names(layers));
   const auto& shape = layer->second->shape;
-  const auto what = target.target == FaultTarget::kWeights ? fault.layer + ".weight"
-                                                           : "the output of " + fault.layer + " (one image)";
+  const auto what = space.target == FaultTarget::kWeights ? fault.layer + ".weight"
+                                                          : "the output of " + fault.layer + " (one image)";
   if (fault.index.size() != shape.size())
     row.fail("TensorIndex " + format_index(fault.index) + " has rank " + std::to_string(fault.index.size()) +
              " but " + what + " is " + format_shape(shape));
@@ -44,16 +44,16 @@ void check_against_layers(const Fault& fault, const std::unordered_map<std::stri
     if (fault.index[d] < 0 || fault.index[d] >= shape[d])
       row.fail("TensorIndex " + format_index(fault.index) + " is out of range for " + what + " of shape " +
                format_shape(shape));
-  if (fault.bits.word() & ~all_bits(target.format).word())
+  if (fault.bits.word() & ~all_bits(space.format).word())
     row.fail("Bit " + format_bits(fault.bits) + " is past the word of " +
-             std::string(to_string(target.format)) + " (bits 0-" +
-             std::to_string(word_bits(target.format) - 1) + ")");
+             std::string(to_string(space.format)) + " (bits 0-" +
+             std::to_string(word_bits(space.format) - 1) + ")");
 }
 
 }  // namespace
 
 FaultList parse_fault_list(std::istream& in, const std::string& source, const std::vector<Layer>& layers,
-                           std::optional<FaultModel> fault_model, const ListTarget& target) {
+                           std::optional<FaultModel> fault_model, const FaultSpace& space) {
   std::unordered_map<std::string, const Layer*> by_name;
   for (const auto& layer : layers) by_name[layer.name] = &layer;
 
@@ -74,7 +74,7 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
     Fault fault = csv::read_fault_columns(table);
     if (!injections.insert(fault.injection).second)
       table.fail("Injection " + std::to_string(fault.injection) + " appears twice");
-    check_against_layers(fault, by_name, layers, target, table);
+    check_against_layers(fault, by_name, layers, space, table);
     if (model_column) {
       const auto model = parse_fault_model(text::trim(table.field(*model_column)));
       if (!model)
@@ -100,10 +100,10 @@ FaultList parse_fault_list(std::istream& in, const std::string& source, const st
 }
 
 FaultList read_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
-                          std::optional<FaultModel> fault_model, const ListTarget& target) {
+                          std::optional<FaultModel> fault_model, const FaultSpace& space) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open the fault list");
-  return parse_fault_list(in, path.string(), layers, fault_model, target);
+  return parse_fault_list(in, path.string(), layers, fault_model, space);
 }
 
 void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool with_fault_model) {

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "activations.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/numerics.hpp"
 
@@ -24,6 +25,56 @@ bool is_injectable_module(const torch::jit::Module& module) {
   return qualified.find("torch.nn.modules.") != std::string::npos &&
          (name == "Conv1d" || name == "Conv2d" || name == "Conv3d" || name == "Linear");
 }
+// A quantized TorchScript model (quantized::conv2d with packed int8 parameters) keeps its
+// weights where no fault can reach them as floats: said, with what to do instead.
+void refuse_quantized(const torch::jit::Module& module, const std::string& name) {
+  for (const auto& m : module.named_modules())
+    for (const auto& method : m.value.get_methods())
+      for (const auto* node : method.graph()->nodes())
+        if (std::string(node->kind().toQualString()).rfind("quantized::", 0) == 0)
+          throw InputError(name + ": a quantized TorchScript model (" + node->kind().toQualString() + " in " +
+                           (m.name.empty() ? std::string("forward") : m.name) +
+                           "); dnnfi faults float models: save the float model and give --format int8, which "
+                           "stores its weights as symmetric per-channel int8");
+}
+
+// Every injectable weight stored in `format`, in place: golden is then the stored model. int8
+// keeps each output channel's scale, max |w| / 127 (1 for a channel of zeros).
+std::unordered_map<std::string, std::vector<float>> store_weights(
+    const std::unordered_map<std::string, torch::Tensor>& weights, const std::vector<Layer>& layers,
+    WordFormat format) {
+  std::unordered_map<std::string, std::vector<float>> scales;
+  torch::NoGradGuard no_grad;
+  for (const auto& layer : layers) {
+    auto w = weights.at(layer.name);
+    switch (format) {
+      case WordFormat::kFp32:
+        break;
+      case WordFormat::kFp16:
+        w.copy_(w.to(torch::kHalf).to(torch::kFloat));
+        break;
+      case WordFormat::kBf16:
+        w.copy_(w.to(torch::kBFloat16).to(torch::kFloat));
+        break;
+      case WordFormat::kInt8: {
+        const auto rows = w.reshape({w.size(0), -1});
+        auto scale = std::get<0>(rows.abs().max(/*dim=*/1)) / 127;
+        scale = torch::where(scale == 0, torch::ones_like(scale), scale);
+        const auto view = std::vector<std::int64_t>(static_cast<std::size_t>(w.dim()), 1);
+        auto shape = view;
+        shape[0] = w.size(0);
+        const auto per_row = scale.reshape(shape);
+        // torch.round rounds half to even, as the format specifies.
+        w.copy_(torch::clamp(torch::round(w / per_row), -127, 127) * per_row);
+        const auto host = scale.to(torch::kCPU).contiguous();
+        scales[layer.name].assign(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+        break;
+      }
+    }
+  }
+  return scales;
+}
+
 }  // namespace
 
 ModelInfo discover_model_info(const torch::jit::Module& module, const std::string& name) {
@@ -96,8 +147,9 @@ torch::jit::Module load_module(const std::filesystem::path& file, const torch::D
 }
 
 Model Model::load(const ModelFiles& files, const torch::Device& device, const Numerics& numerics,
-                  bool channels_last) {
+                  bool channels_last, const FaultSpace& space) {
   auto module = load_module(files.torchscript, device);
+  refuse_quantized(module, files.torchscript.string());
   ModelInfo info = files.info.empty() ? discover_model_info(module, files.torchscript.stem().string())
                                       : read_model_info(files.info);
   // Run graphs as exported: no profiling-driven rewrites that could change kernels between
@@ -108,7 +160,40 @@ Model Model::load(const ModelFiles& files, const torch::Device& device, const Nu
     model.tf32_list_ = emulate_tf32(model.module_, model.info_, numerics.emulate_tf32);
     model.tf32_layers_.insert(model.tf32_list_.begin(), model.tf32_list_.end());
   }
+  model.space_ = space;
+  model.scales_ = store_weights(model.weights_, model.info_.layers, space.format);
+  if (space.target == FaultTarget::kActivations) {
+    std::vector<std::string> layers;
+    for (const auto& layer : model.info_.layers) layers.push_back(layer.name);
+    insert_activation_points(model.module_, layers);
+  }
   return model;
+}
+
+float Model::scale(const std::string& layer, std::int64_t channel) const {
+  const auto it = scales_.find(layer);
+  return it == scales_.end() ? 1.0f : it->second.at(static_cast<std::size_t>(channel));
+}
+
+float Model::faulty_value(const Fault& fault, float stored) const {
+  return apply_fault(space_.format, stored, fault.bits, fault.model, scale(fault.layer, fault.index.at(0)));
+}
+
+std::vector<Layer> Model::activation_targets(const torch::Tensor& example) {
+  if (space_.target != FaultTarget::kActivations)
+    throw Error(ExitCode::kFailure, "activation targets of a model loaded for weight faults");
+  torch::InferenceMode inference;
+  ActivationProbe probe;
+  forward(prepare_input(example));
+  std::vector<Layer> targets;
+  for (const auto& layer : info_.layers) {
+    auto shape = probe.shape_of(weight(layer.name));
+    if (shape.empty())
+      throw InputError(info_.name + ": layer " + layer.name +
+                       " did not run in a forward pass; its output cannot be faulted");
+    targets.push_back(Layer{layer.name, std::move(shape), 0});
+  }
+  return targets;
 }
 
 torch::Tensor Model::prepare_input(const torch::Tensor& batch) const {
@@ -144,13 +229,19 @@ void store_bits(const torch::Tensor& slot, float value) {
   slot.copy_(torch::from_blob(&value, {}, torch::kFloat));
 }
 
-ScopedFault::ScopedFault(const Model& model, const Fault& fault)
-    : slot_(element(model.weight(fault.layer), fault.index)) {
+ScopedFault::ScopedFault(const Model& model, const Fault& fault) {
+  if (model.space().target == FaultTarget::kActivations) {
+    activation_ = std::make_unique<ScopedActivationFault>(model.weight(fault.layer), fault);
+    return;
+  }
+  slot_ = element(model.weight(fault.layer), fault.index);
   original_ = slot_.to(torch::kCPU).item<float>();
-  faulty_ = apply_fault(original_, fault.bits, fault.model);
+  faulty_ = model.faulty_value(fault, original_);
   store_bits(slot_, faulty_);
 }
 
-ScopedFault::~ScopedFault() { store_bits(slot_, original_); }
+ScopedFault::~ScopedFault() {
+  if (slot_.defined()) store_bits(slot_, original_);
+}
 
 }  // namespace dnnfi
