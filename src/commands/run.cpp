@@ -48,6 +48,7 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
   p.batch_size = inference.batch_size;
   p.device = inference.use_cuda ? "cuda" : "cpu";
   p.numerics = describe(inference.numerics);
+  p.layout = std::string(name_of(kLayoutNames, inference.layout));
   p.engine = std::string(to_string(options.engine));
   p.threads = at::get_num_threads();
   p.shard = options.shard;
@@ -138,6 +139,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto sequence = options.iterative ? list.faults : spread_sample(list.faults, options.sample);
   const auto faults = options.iterative ? list.faults : shard(sequence, options.shard);
   auto provenance = describe(work, inference, options, list.faults, sequence);
+  provenance.numerics = describe(inference.numerics, device);  // what the device reports it runs
   LoopOptions loop;
   loop.output = options.output;
   loop.observer = options.observer;
