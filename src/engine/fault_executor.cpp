@@ -277,39 +277,59 @@ torch::Tensor FaultExecutor::run_stacked(const StepFn& step, const torch::Tensor
   return torch::cat(parts).contiguous(parts.front().suggest_memory_format());
 }
 
-// Kernels are chosen by batch size (oneDNN switches around 121-124 images): a stack of k
-// batches may take another than one batch alone. Checked once per stack size and batch length,
-// on this batch's golden activations, for every step a stack runs: from the first cached stage
-// to the logits, stage by stage, and inside residual blocks each main child after the first
-// and the sum through the block's last step.
+// Kernels are chosen by batch size (oneDNN switches around 121-124 images; a matmul's blocking
+// follows its rows): a stack of k batches may take other kernels than one batch alone. Checked
+// once per stack size and batch length, on this batch's golden activations, for every step a
+// stack runs: the last stage first (the likeliest to differ, and cheap), then one stacked pass
+// from the first cached stage to the logits beside the golden one, step by step (inside residual
+// blocks each main child, the shortcut and the block's last step on the sum).
 bool FaultExecutor::stack_verified(std::size_t k, std::int64_t length, const BatchCache& c) {
   const auto key = std::make_pair(k, length);
   if (auto it = stack_verified_.find(key); it != stack_verified_.end()) return it->second;
-  const auto stacked_same = [&](const StepFn& step, const torch::Tensor& alone_in,
-                                const torch::Tensor& alone_out) {
-    auto y = step(stack_copies(alone_in, k));
-    if (perturbation.stack) y = perturbed(y);
+  // step on the stacked input must give every slice `alone`; its output goes on in `stacked`.
+  const auto same_slices = [&](const StepFn& step, torch::Tensor& stacked, const torch::Tensor& alone) {
+    stacked = step(stacked);
+    if (perturbation.stack) stacked = perturbed(stacked);
     for (std::size_t i = 0; i < k; ++i)
-      if (!bit_equal(y.narrow(0, static_cast<std::int64_t>(i) * length, length), alone_out)) return false;
+      if (!bit_equal(stacked.narrow(0, static_cast<std::int64_t>(i) * length, length), alone)) return false;
     return true;
   };
+  const auto stage_step = [this](std::size_t s) {
+    return [this, s](const torch::Tensor& t) { return plan_.run_stage(s, t); };
+  };
+  bool same = plan_.size() > 0;
+  const std::size_t last = plan_.size() - 1;
+  if (same && c.stage_in[last].defined()) {
+    auto stacked = stack_copies(c.stage_in[last], k);
+    same = same_slices(stage_step(last), stacked, plan_.run_stage(last, c.stage_in[last]));
+  }
   std::size_t s = 0;
   while (s < plan_.size() && !plan_[s].input_cached) ++s;
-  bool same = s < plan_.size();
-  for (auto x = same ? c.stage_in[s] : torch::Tensor(); same && s < plan_.size(); ++s) {
+  same = same && s < plan_.size();
+  torch::Tensor x, stacked;
+  if (same) {
+    x = c.stage_in[s];
+    stacked = stack_copies(x, k);
+  }
+  for (; same && s < plan_.size(); ++s) {
     if (auto& body = plan_[s].residual) {
       auto y = x;
+      auto shortcut = stacked;  // the stage's stacked input
       for (std::size_t j = 0; j < body->main.size() && same; ++j) {
-        const auto out = body->main[j](y);
-        same = j == 0 || stacked_same(body->main[j], y, out);
-        y = out;
+        y = body->main[j](y);
+        same = same_slices(body->main[j], stacked, y);
       }
-      const auto sum = y + body->shortcut(x);
-      same = same && stacked_same(body->post, sum, body->post(sum));
+      const auto alone_shortcut = body->shortcut(x);
+      same = same && same_slices(body->shortcut, shortcut, alone_shortcut);
+      if (!same) break;
+      const auto sum = y + alone_shortcut;
+      stacked = stacked + shortcut;
+      x = body->post(sum);
+      same = same_slices(body->post, stacked, x);
+    } else {
+      x = plan_.run_stage(s, x);
+      same = same_slices(stage_step(s), stacked, x);
     }
-    const auto out = plan_.run_stage(s, x);
-    same = same && stacked_same([&](const torch::Tensor& t) { return plan_.run_stage(s, t); }, x, out);
-    x = out;
   }
   if (!same)
     spdlog::info(

@@ -71,11 +71,13 @@ std::vector<Stage> split_stages(Model& model) {
 }  // namespace
 
 Step::Step(const Module& m)
-    : module(m), identity(m.get_method("forward").function().getSchema().arguments().size() == 1) {}
+    : module(m),
+      identity(m.get_method("forward").function().getSchema().arguments().size() == 1),
+      forward_(m.get_method("forward")) {}
 
 torch::Tensor Step::operator()(const torch::Tensor& x) {
   if (identity) return x;
-  return module.forward({x}).toTensor();
+  return (*forward_)({x}).toTensor();
 }
 
 torch::Tensor ResidualBody::run(const torch::Tensor& x, std::vector<torch::Tensor>* conv_out) {

@@ -24,6 +24,9 @@ struct Step {
   Step() = default;
   explicit Step(const torch::jit::Module& m);
   torch::Tensor operator()(const torch::Tensor& x);
+
+ private:
+  std::optional<torch::jit::Method> forward_;  // looked up once: steps run per batch and fault
 };
 
 // post(main(x) + shortcut(x)), the main path a plain sequence of children.
