@@ -23,13 +23,6 @@ torch::Tensor perturbed(torch::Tensor x) {
 
 void perturb_shortcuts_for_testing(const ShortcutPerturbation& p) { perturbation = p; }
 
-std::vector<std::pair<std::size_t, std::int64_t>> FaultExecutor::unstacked_sizes() const {
-  std::vector<std::pair<std::size_t, std::int64_t>> sizes;
-  for (const auto& [size, same] : stack_verified_)
-    if (!same) sizes.push_back(size);
-  return sizes;
-}
-
 bool FaultExecutor::differs(const std::string& layer, float original, float faulty) const {
   return float_bits(model_.computed_value(layer, faulty)) !=
          float_bits(model_.computed_value(layer, original));

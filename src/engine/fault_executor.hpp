@@ -68,10 +68,8 @@ class FaultExecutor {
 
   double executed_macs() const { return executed_macs_; }
   std::int64_t early_exits() const { return early_exits_; }
-  // Layers whose splice failed its check (their faults run the full conv), and stacks that
-  // failed theirs (their slices run one by one), as (faults, images per slice).
+  // Layers whose splice failed its check: their faults run the full conv.
   const std::set<std::string>& full_conv_layers() const { return full_conv_layers_; }
-  std::vector<std::pair<std::size_t, std::int64_t>> unstacked_sizes() const;
 
  private:
   using StepFn = std::function<torch::Tensor(const torch::Tensor&)>;
