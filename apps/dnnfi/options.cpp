@@ -60,13 +60,18 @@ void add_inference_options(CLI::App& app, InferenceOptions& inference) {
       ->capture_default_str();
   app.add_option_function<std::string>(
          "--tf32", [&inference](const std::string& v) { inference.numerics.tf32 = v == "on"; },
-         "with --use-cuda: let cuDNN run convolutions in TF32 (on, as PyTorch does by default on Ampere "
-         "and newer GPUs) or not (off: full FP32, the default)")
+         "with --use-cuda: TF32 convolutions (on, as PyTorch does by default on Ampere and newer GPUs) or "
+         "IEEE FP32 convolutions and matmuls (off, the default); matmuls stay IEEE either way")
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--emulate-tf32", inference.numerics.emulate_tf32,
                  "round the inputs and weights of the conv layers matching this regex to TF32 before FP32 "
                  "convolutions, in golden and faulty runs (e.g. '^layer3\\.' reproduces the published ResNet "
                  "masked counts on the CPU)");
+  app.add_option_function<std::string>(
+         "--layout", [&inference](const std::string& v) { inference.layout = *value_named(kLayoutNames, v); },
+         "memory layout of 4-D weights and activations: nchw (what a plain eager PyTorch loop over the "
+         "model computes, bit for bit) or nhwc (channels_last; the default, faster on the CPU)")
+      ->check(CLI::IsMember(names_of(kLayoutNames)));
   app.add_option_function<std::int64_t>(
       "--images", [&inference](const std::int64_t& n) { inference.images = n; },
       "use only the first N test images (default: all)");

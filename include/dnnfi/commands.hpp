@@ -43,6 +43,7 @@ struct InferenceOptions {
   int threads = 0;                              // intra- and inter-op threads; Default: 0 = all cores
   std::optional<std::int64_t> images;           // the first N test images; Default: all
   Numerics numerics;                            // --tf32, --emulate-tf32; Default: FP32
+  Layout layout = kDefaultLayout;               // --layout of weights and activations; Default: nhwc
   // --format: the word every injectable weight is stored in (golden is the stored model);
   // compute stays FP32. Default: fp32.
   WordFormat format = WordFormat::kFp32;
@@ -50,8 +51,9 @@ struct InferenceOptions {
 
 // Validates `options`, sets LibTorch's thread counts (0 = all cores) and returns the device to
 // use; refuses --use-cuda clearly when this build's LibTorch has no CUDA, and --tf32 on without
-// it. On CUDA it sets cuDNN's numerics: TF32 only with --tf32 on, deterministic algorithms and
-// no benchmark mode (a rerun gives the same counts).
+// it. On CUDA it sets the numerics: IEEE FP32 convolutions and matmuls, TF32 convolutions only
+// with --tf32 on (read back, an Error when LibTorch reports otherwise), deterministic cuDNN
+// algorithms and no benchmark mode (a rerun gives the same counts).
 torch::Device setup_inference(const InferenceOptions& options);
 
 struct EvalResult {

@@ -38,6 +38,7 @@ struct Provenance {
   std::int64_t batch_size = 0;
   std::string device;    // cpu, cuda:0
   std::string numerics;  // fp32, tf32 (cudnn), and the layers where TF32 is emulated (numerics.hpp)
+  std::string layout;    // nchw | nhwc (a file of a dnnfi without --layout: nhwc, all it ran)
   std::string replay;    // the file counts were replayed from; empty: inference
   std::string engine;    // may differ between parts of one campaign
   int threads = 0;       // may differ

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dnnfi/fault_list.hpp"
+#include "dnnfi/numerics.hpp"
 
 namespace dnnfi {
 
@@ -17,6 +18,9 @@ inline constexpr std::int64_t kDefaultMemoryLimit = std::int64_t{4} << 30;
 // With --use-cuda the cached activations live in device memory: ResNet20's whole CIFAR-10 cache
 // (about 11 GiB) fits in one chunk, and a 24 GB card still holds it.
 inline constexpr std::int64_t kDefaultCudaMemoryLimit = std::int64_t{16} << 30;
+
+// Measured on the CPU (bench/RESULTS.md, "Layout"): channels_last is oneDNN's native layout.
+inline constexpr Layout kDefaultLayout = Layout::kNhwc;
 
 // -b: at least 1.
 void check_batch_size(std::int64_t batch_size);

@@ -46,8 +46,16 @@ torch::Device setup_inference(const InferenceOptions& options) {
                     : "--use-cuda: no CUDA device is visible (check nvidia-smi and "
                       "CUDA_VISIBLE_DEVICES)");
   auto& context = at::globalContext();
-  context.setAllowTF32CuDNN(options.numerics.tf32);
-  context.setAllowTF32CuBLAS(false);
+  const auto precision = set_cuda_float32_precision(options.numerics.tf32);
+  const std::string wanted = options.numerics.tf32 ? "tf32" : "ieee";
+  if (precision.conv != wanted || precision.matmul != "ieee")
+    throw Error(ExitCode::kFailure,
+                fmt::format("--tf32 {}: LibTorch reports CUDA convolutions {} and matmuls {} "
+                            "after setting them ({}), not {} and ieee",
+                            options.numerics.tf32 ? "on" : "off", precision.conv, precision.matmul,
+                            precision.api, wanted));
+  spdlog::info("CUDA float32 precision: convolutions {}, matmuls {} (set through {})", precision.conv,
+               precision.matmul, precision.api);
   context.setDeterministicCuDNN(true);
   context.setBenchmarkCuDNN(false);
   return torch::Device(torch::kCUDA, 0);
@@ -57,14 +65,15 @@ void place_on_device(Dataset& data, const Model& model) { data.images = model.pr
 
 Model load_for_inference(const ModelFiles& files, const torch::Device& device,
                          const InferenceOptions& inference, FaultTarget target) {
-  auto model = Model::load(files, device, inference.numerics, /*channels_last=*/true,
+  auto model = Model::load(files, device, inference.numerics, inference.layout == Layout::kNhwc,
                            FaultSpace{inference.format, target});
   if (inference.format != WordFormat::kFp32)
     spdlog::info("weights stored as {}: golden is the model with the stored values",
                  to_string(inference.format));
   if (const auto& layers = model.tf32_layers(); !layers.empty())
     spdlog::info("TF32 emulated in {} convolution(s): {}", layers.size(), fmt::join(layers, ", "));
-  spdlog::info("numerics: {}", describe(inference.numerics));
+  spdlog::info("numerics: {}, layout {}", describe(inference.numerics, device),
+               name_of(kLayoutNames, inference.layout));
   return model;
 }
 

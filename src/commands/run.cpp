@@ -51,6 +51,7 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
   p.batch_size = inference.batch_size;
   p.device = inference.use_cuda ? "cuda" : "cpu";
   p.numerics = describe(inference.numerics);
+  p.layout = std::string(name_of(kLayoutNames, inference.layout));
   p.engine = std::string(to_string(options.engine));
   p.threads = at::get_num_threads();
   p.shard = options.shard;
@@ -201,6 +202,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto plan = plan_faults(layers, options, space);
   const auto& faults = plan.faults;
   auto provenance = describe(work, inference, options, plan.list, plan.sequence);
+  provenance.numerics = describe(inference.numerics, device);  // what the device reports it runs
   LoopOptions loop;
   loop.output = options.output;
   loop.observer = options.observer;

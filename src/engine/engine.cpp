@@ -5,6 +5,14 @@
 #include "engines.hpp"
 
 namespace dnnfi {
+namespace {
+// TorchScript's messages run over several lines, the call stack first; the last says what failed.
+std::string last_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const auto start = text.rfind('\n');
+  return start == std::string::npos ? text : text.substr(start + 1);
+}
+}  // namespace
 
 std::optional<EngineKind> parse_engine_kind(std::string_view text) {
   return value_named(kEngineKindNames, text);
@@ -31,11 +39,20 @@ std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset
     return make_naive_engine(model, data, options);
   }
   if (kind == EngineKind::kStaged || kind == EngineKind::kStacked) {
-    if (auto plan = StagePlan::build(model, data, options.batch_size))
-      return make_staged_engine(model, data, options, std::move(*plan), kind == EngineKind::kStacked);
-    spdlog::warn(
-        "{}: forward is not the plain sequence of its children; using the naive engine (exact, slower)",
-        model.info().name);
+    // Planning and verifying run the model's children in ways its forward() may not (a traced
+    // forward with functional ops between them cannot be cut there): whatever fails, the naive
+    // engine, which runs forward() alone, still gives the campaign's exact counts.
+    std::string why = "forward is not the plain sequence of its children";
+    try {
+      if (auto plan = StagePlan::build(model, data, options.batch_size))
+        return make_staged_engine(model, data, options, std::move(*plan), kind == EngineKind::kStacked);
+    } catch (const c10::Error& e) {
+      why = e.what_without_backtrace();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    spdlog::warn("{}: the {} engine cannot run it ({}); using the naive engine (exact, slower)",
+                 model.info().name, to_string(kind), last_line(why));
   }
   return make_naive_engine(model, data, options);
 }

@@ -11,7 +11,17 @@ namespace {
 torch::Tensor stack_copies(const torch::Tensor& x, std::size_t k) {
   return torch::cat(std::vector<torch::Tensor>(k, x)).contiguous(x.suggest_memory_format());
 }
+
+ShortcutPerturbation perturbation;
+
+// The last bit of every value flipped: what a kernel that sums in another order gives.
+torch::Tensor perturbed(torch::Tensor x) {
+  auto bits = x.contiguous(x.suggest_memory_format());
+  return bits.view(torch::kInt32).bitwise_xor(1).view(torch::kFloat);
+}
 }  // namespace
+
+void perturb_shortcuts_for_testing(const ShortcutPerturbation& p) { perturbation = p; }
 
 bool FaultExecutor::differs(const std::string& layer, float original, float faulty) const {
   return float_bits(model_.computed_value(layer, faulty)) !=
@@ -62,7 +72,7 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
     const auto& c = cache_.batches()[b++];
     auto x = c.stage_in[from];
     for (std::size_t s = from; s <= site.stage; ++s) {
-      x = plan_[s].module(x);
+      x = plan_.run_stage(s, x);
       executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
     }
     const auto logits = propagate(x, site.stage + 1, c, length, 1).front();
@@ -71,8 +81,45 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
   counts[0] += sums.total();
 }
 
+torch::Tensor FaultExecutor::splice_conv(const std::string& layer, const torch::Tensor& input,
+                                         const torch::Tensor& rows_weight, const torch::Tensor& bias) {
+  const auto& g = model_.info().convs.at(layer);
+  auto channels = at::conv2d(input, rows_weight, bias, g.stride, g.padding, g.dilation, g.groups);
+  return perturbation.splice ? perturbed(channels) : channels;
+}
+
+// The splice of `rows` (golden weights) gives those channels of the golden conv output, bit for
+// bit, on this batch's shapes; checked once per layer, channel count and batch length. A layer
+// that fails is spliced no more.
+bool FaultExecutor::splice_verified(const std::string& layer, const torch::Tensor& input,
+                                    const torch::Tensor& golden_out, const std::vector<std::int64_t>& rows,
+                                    const torch::Tensor& bias) {
+  if (full_conv_layers_.count(layer)) return false;
+  const auto key = std::make_tuple(layer, rows.size(), input.size(0));
+  if (splice_verified_.count(key)) return true;
+  const auto weight = model_.weight(layer);
+  const auto row_index = torch::tensor(rows, torch::kLong).to(weight.device());
+  auto rows_weight = weight.index_select(0, row_index).contiguous(weight.suggest_memory_format());
+  if (model_.rounds_tf32(layer)) rows_weight = round_tf32(rows_weight);
+  const auto channels = splice_conv(layer, input, rows_weight, bias);
+  bool same = true;
+  for (std::size_t j = 0; j < rows.size() && same; ++j)
+    same = bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1), golden_out.narrow(1, rows[j], 1));
+  if (!same) {
+    spdlog::info(
+        "{}: a conv of {} of its output channels differs from those channels of the full conv on {} "
+        "images; its faults run the full conv",
+        layer, rows.size(), input.size(0));
+    full_conv_layers_.insert(layer);
+    return false;
+  }
+  splice_verified_.insert(key);
+  return true;
+}
+
 // One weight row per live fault: its output channel's golden row with the fault applied,
-// computed by one conv on the cached golden input and spliced into the golden output.
+// computed by one conv on the cached golden input and spliced into the golden output. Where
+// that splice is not exact, each fault runs the layer's own conv in full, as golden did.
 void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
                                      const std::vector<float>& faulty, const FaultSite& site,
                                      Counts* counts) {
@@ -90,24 +137,41 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
   if (model_.rounds_tf32(layer)) rows_weight = round_tf32(rows_weight);  // as the module's conv does
   auto bias = model_.bias(layer);
   if (bias.defined()) bias = bias.index_select(0, row_index);
-  const auto& g = model_.info().convs.at(layer);
   const double channel_macs = plan_.layer_macs(layer) / static_cast<double>(weight.size(0));
 
   const auto& golden = cache_.logits();
-  const auto& stage = plan_[site.stage];
+  auto& stage = plan_[site.stage];
+  // The layer's own conv module, for the full-conv fallback.
+  Step& conv = stage.residual ? stage.residual->main[site.child] : stage.module;
   std::vector<CountSums> sums(live.size());  // on the device, one per live fault
   std::size_t b = 0;
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     const auto golden_batch = golden.narrow(0, offset, length);
     const auto& c = cache_.batches()[b++];
-    auto input = stage.residual ? cache_.main_input(site.stage, site.child, c) : c.stage_in[site.stage];
-    if (model_.rounds_tf32(layer)) input = round_tf32(input);
+    const auto module_input =
+        stage.residual ? cache_.main_input(site.stage, site.child, c) : c.stage_in[site.stage];
+    auto input = model_.rounds_tf32(layer) ? round_tf32(module_input) : module_input;
     const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
-    const auto channels = at::conv2d(input, rows_weight, bias, g.stride, g.padding, g.dilation, g.groups);
-    executed_macs_ += channel_macs * static_cast<double>(rows.size()) * static_cast<double>(length);
-    std::vector<std::size_t> differing;  // j of the faults whose channel differs from golden
+    // Fault j's output of the layer: the golden output with its channel spliced in, or the full
+    // conv's output with the fault applied.
+    std::vector<torch::Tensor> full(live.size());
+    torch::Tensor channels;
+    if (splice_verified(layer, input, golden_out, rows, bias)) {
+      channels = splice_conv(layer, input, rows_weight, bias);
+      executed_macs_ += channel_macs * static_cast<double>(rows.size()) * static_cast<double>(length);
+    } else {
+      for (std::size_t j = 0; j < live.size(); ++j) {
+        ScopedFault patch(model_, faults[live[j]]);
+        full[j] = conv(module_input);
+        executed_macs_ += plan_.layer_macs(layer) * static_cast<double>(length);
+      }
+    }
+    std::vector<std::size_t> differing;  // j of the faults whose output differs from golden
     for (std::size_t j = 0; j < live.size(); ++j) {
-      if (bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1), golden_out.narrow(1, rows[j], 1))) {
+      const bool same = channels.defined() ? bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1),
+                                                       golden_out.narrow(1, rows[j], 1))
+                                           : bit_equal(full[j], golden_out);
+      if (same) {
         ++early_exits_;
         sums[j].add(golden_batch, golden_batch, rule_);
       } else {
@@ -120,9 +184,12 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
       auto out = stack_copies(golden_out, k);
       for (std::size_t i = 0; i < k; ++i) {
         const auto j = differing[first + i];
-        out.narrow(0, static_cast<std::int64_t>(i) * length, length)
-            .narrow(1, rows[j], 1)
-            .copy_(channels.narrow(1, static_cast<std::int64_t>(j), 1));
+        auto slice = out.narrow(0, static_cast<std::int64_t>(i) * length, length);
+        if (channels.defined()) {
+          slice.narrow(1, rows[j], 1).copy_(channels.narrow(1, static_cast<std::int64_t>(j), 1));
+        } else {
+          slice.copy_(full[j]);
+        }
       }
       const auto logits = stage.residual ? finish_residual(site, out, c, length, k)
                                          : propagate(out, site.stage + 1, c, length, k);
@@ -145,7 +212,8 @@ std::vector<torch::Tensor> FaultExecutor::finish_residual(const FaultSite& site,
   }
   auto shortcut = body.shortcut(c.stage_in[site.stage]);  // golden: the same for every slice
   if (k > 1) shortcut = stack_copies(shortcut, k);
-  return propagate(body.post(y + shortcut), site.stage + 1, c, length, k);
+  const auto out = run_stacked(body.post, y + shortcut, k, length, c);
+  return propagate(out, site.stage + 1, c, length, k);
 }
 
 // Faulty logits of each of the k slices of `x` (`length` images each), the input of stage
@@ -181,46 +249,87 @@ std::vector<torch::Tensor> FaultExecutor::propagate(torch::Tensor x, std::size_t
       for (std::size_t i = 0; i < alive.size(); ++i) logits[alive[i]] = slice(x, i);
       return logits;
     }
-    x = run_stacked(plan_[next].module, x, alive.size(), length, c);
+    x = run_stacked([this, next](const torch::Tensor& t) { return plan_.run_stage(next, t); }, x,
+                    alive.size(), length, c);
     executed_macs_ += plan_.stage_macs(next) * static_cast<double>(alive.size() * length);
   }
 }
 
-// step(x) for k slices of `length` images: one call when a stack of that many images is verified
+// step(x) for k slices of `length` images: one call when a stack of that many faults is verified
 // to give every slice the bits it gets alone, else slice by slice.
-torch::Tensor FaultExecutor::run_stacked(Step& step, const torch::Tensor& x, std::size_t k,
+torch::Tensor FaultExecutor::run_stacked(const StepFn& step, const torch::Tensor& x, std::size_t k,
                                          std::int64_t length, const BatchCache& c) {
-  if (k == 1 || stack_verified(k, length, c)) return step(x);
+  if (k == 1) return step(x);
+  if (stack_verified(k, length, c)) {
+    const auto y = step(x);
+    return perturbation.stack ? perturbed(y) : y;
+  }
   std::vector<torch::Tensor> parts;
   for (std::size_t i = 0; i < k; ++i)
     parts.push_back(step(x.narrow(0, static_cast<std::int64_t>(i) * length, length)));
   return torch::cat(parts).contiguous(parts.front().suggest_memory_format());
 }
 
-// Kernels are chosen by batch size (oneDNN switches around 121-124 images): a stack of k
-// batches may take another than one batch alone. Checked once per stack size, on this batch's
-// golden activations, from the first cached stage to the logits, stage by stage.
+// Kernels are chosen by batch size (oneDNN switches around 121-124 images; a matmul's blocking
+// follows its rows): a stack of k batches may take other kernels than one batch alone. Checked
+// once per stack size and batch length, on this batch's golden activations, for every step a
+// stack runs: the last stage first (the likeliest to differ, and cheap), then one stacked pass
+// from the first cached stage to the logits beside the golden one, step by step (inside residual
+// blocks each main child, the shortcut and the block's last step on the sum).
 bool FaultExecutor::stack_verified(std::size_t k, std::int64_t length, const BatchCache& c) {
-  const std::int64_t images = static_cast<std::int64_t>(k) * length;
-  if (auto it = stack_verified_.find(images); it != stack_verified_.end()) return it->second;
+  const auto key = std::make_pair(k, length);
+  if (auto it = stack_verified_.find(key); it != stack_verified_.end()) return it->second;
+  // step on the stacked input must give every slice `alone`; its output goes on in `stacked`.
+  const auto same_slices = [&](const StepFn& step, torch::Tensor& stacked, const torch::Tensor& alone) {
+    stacked = step(stacked);
+    if (perturbation.stack) stacked = perturbed(stacked);
+    for (std::size_t i = 0; i < k; ++i)
+      if (!bit_equal(stacked.narrow(0, static_cast<std::int64_t>(i) * length, length), alone)) return false;
+    return true;
+  };
+  const auto stage_step = [this](std::size_t s) {
+    return [this, s](const torch::Tensor& t) { return plan_.run_stage(s, t); };
+  };
+  bool same = plan_.size() > 0;
+  const std::size_t last = plan_.size() - 1;
+  if (same && c.stage_in[last].defined()) {
+    auto stacked = stack_copies(c.stage_in[last], k);
+    same = same_slices(stage_step(last), stacked, plan_.run_stage(last, c.stage_in[last]));
+  }
   std::size_t s = 0;
   while (s < plan_.size() && !plan_[s].input_cached) ++s;
-  bool same = s < plan_.size();
+  same = same && s < plan_.size();
+  torch::Tensor x, stacked;
   if (same) {
-    auto alone = c.stage_in[s].clone();
-    auto stacked = stack_copies(alone, k);
-    for (; s < plan_.size() && same; ++s) {
-      alone = plan_[s].module(alone);
-      stacked = plan_[s].module(stacked);
-      for (std::size_t i = 0; i < k && same; ++i)
-        same = bit_equal(stacked.narrow(0, static_cast<std::int64_t>(i) * length, length), alone);
+    x = c.stage_in[s];
+    stacked = stack_copies(x, k);
+  }
+  for (; same && s < plan_.size(); ++s) {
+    if (auto& body = plan_[s].residual) {
+      auto y = x;
+      auto shortcut = stacked;  // the stage's stacked input
+      for (std::size_t j = 0; j < body->main.size() && same; ++j) {
+        y = body->main[j](y);
+        same = same_slices(body->main[j], stacked, y);
+      }
+      const auto alone_shortcut = body->shortcut(x);
+      same = same && same_slices(body->shortcut, shortcut, alone_shortcut);
+      if (!same) break;
+      const auto sum = y + alone_shortcut;
+      stacked = stacked + shortcut;
+      x = body->post(sum);
+      same = same_slices(body->post, stacked, x);
+    } else {
+      x = plan_.run_stage(s, x);
+      same = same_slices(stage_step(s), stacked, x);
     }
   }
   if (!same)
-    spdlog::debug(
-        "stacked engine: a stack of {} images computes differently from {} alone; those run one by one",
-        images, length);
-  stack_verified_.emplace(images, same);
+    spdlog::info(
+        "stacked engine: a stack of {} batches of {} images computes differently from one batch alone; "
+        "those run one by one",
+        k, length);
+  stack_verified_.emplace(key, same);
   return same;
 }
 

@@ -11,13 +11,26 @@
 //    bit-identical to golden is masked as a whole and stops there.
 //  - stacked (stack > 1): the faulty outputs of up to `stack` faults of one run go through the
 //    rest of the network as one batch, slice i holding fault i's batch; a slice bit-identical
-//    to golden at a cached stage boundary leaves the stack there. A stack size is used once it
-//    is verified to give every slice the bits that slice gets alone (else slices run one by one).
+//    to golden at a cached stage boundary leaves the stack there.
 // With the same batching and kernels every step sees bit-for-bit the input it would see in a
-// full run, so results equal the naive engine's.
+// full run, so results equal the naive engine's. Whether the kernels are the same is a property
+// of the device, so each shortcut is checked before its first use, on the batch at hand (full
+// and last partial batches have their own shapes), against the computation without it:
+//  - the splice, per layer, number of channels and batch length: the few-channel conv must give
+//    those channels of the golden conv output bit for bit; where it does not, the layer's faults
+//    run the full conv, as golden did, and take its whole output (one log line);
+//  - the stack, per stack size and batch length: every step a stack runs must give each slice
+//    the bits it gets alone; where it does not, slices run one by one (one log line);
+//  - restarts and early exits: GoldenCache::check_restarts, before the campaign.
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dnnfi/fault.hpp"
@@ -27,6 +40,14 @@
 #include "stage_plan.hpp"
 
 namespace dnnfi {
+
+// For tests: shortcuts computed differently from the full computation (the last bit of every
+// value flipped), as another device's kernels may; the checks must catch them. Default: none.
+struct ShortcutPerturbation {
+  bool splice = false;  // the few-channel conv's output
+  bool stack = false;   // every step run on a stack of more than one fault
+};
+void perturb_shortcuts_for_testing(const ShortcutPerturbation& perturbation);
 
 class FaultExecutor {
  public:
@@ -47,8 +68,11 @@ class FaultExecutor {
 
   double executed_macs() const { return executed_macs_; }
   std::int64_t early_exits() const { return early_exits_; }
+  // Layers whose splice failed its check: their faults run the full conv.
+  const std::set<std::string>& full_conv_layers() const { return full_conv_layers_; }
 
  private:
+  using StepFn = std::function<torch::Tensor(const torch::Tensor&)>;
   // The faulty value differs from the original as the layer's arithmetic sees them.
   bool differs(const std::string& layer, float original, float faulty) const;
   void evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts);
@@ -58,9 +82,14 @@ class FaultExecutor {
                                              std::int64_t length, std::size_t k);
   std::vector<torch::Tensor> propagate(torch::Tensor x, std::size_t next, const BatchCache& c,
                                        std::int64_t length, std::size_t k);
-  torch::Tensor run_stacked(Step& step, const torch::Tensor& x, std::size_t k, std::int64_t length,
+  torch::Tensor run_stacked(const StepFn& step, const torch::Tensor& x, std::size_t k, std::int64_t length,
                             const BatchCache& c);
   bool stack_verified(std::size_t k, std::int64_t length, const BatchCache& c);
+  // The few-channel conv of a splice (perturbed in tests).
+  torch::Tensor splice_conv(const std::string& layer, const torch::Tensor& input,
+                            const torch::Tensor& rows_weight, const torch::Tensor& bias);
+  bool splice_verified(const std::string& layer, const torch::Tensor& input, const torch::Tensor& golden_out,
+                       const std::vector<std::int64_t>& rows, const torch::Tensor& bias);
 
   Model& model_;
   StagePlan& plan_;
@@ -68,7 +97,9 @@ class FaultExecutor {
   std::int64_t batch_;
   NonFiniteRule rule_;
   std::size_t stack_ = 1;
-  std::unordered_map<std::int64_t, bool> stack_verified_;  // by stacked images
+  std::map<std::pair<std::size_t, std::int64_t>, bool> stack_verified_;  // by faults, images per slice
+  std::set<std::tuple<std::string, std::size_t, std::int64_t>> splice_verified_;  // layer, channels, images
+  std::set<std::string> full_conv_layers_;
   double executed_macs_ = 0;
   std::int64_t early_exits_ = 0;
 };

@@ -1,5 +1,6 @@
 #include "golden_cache.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -39,7 +40,7 @@ GoldenCache::GoldenCache(Model& model, const Dataset& data, StagePlan& plan, std
     spdlog::warn(
         "--memory-limit {} holds less than one batch of cached activations ({:.1f} MiB for {} images); "
         "caching one batch at a time",
-        format_memory_size(memory_limit),
+        memory_limit % 1024 == 0 ? format_memory_size(memory_limit) : std::to_string(memory_limit) + " bytes",
         static_cast<double>(per_image * std::min(batch_, data_.size())) / (1 << 20),
         std::min(batch_, data_.size()));
   chunk_ = std::max<std::int64_t>(1, std::min(data_.size(), batches * batch_));
@@ -53,26 +54,45 @@ std::int64_t GoldenCache::chunk_length(std::size_t chunk) const {
 }
 
 torch::Tensor GoldenCache::golden_batch_pass(torch::Tensor x, BatchCache* cache, std::int64_t* largest) {
-  const auto note = [largest](const torch::Tensor& t) {
-    if (largest) *largest = std::max(*largest, t.numel() * static_cast<std::int64_t>(t.element_size()));
-  };
-  if (cache) {
-    cache->stage_in.assign(plan_.size(), {});
-    cache->conv_out.assign(plan_.size(), {});
-  }
+  if (!largest) return plan_.run(std::move(x), cache);
+  return plan_.run(std::move(x), cache, [largest](const torch::Tensor& t) {
+    *largest = std::max(*largest, t.numel() * static_cast<std::int64_t>(t.element_size()));
+  });
+}
+
+// A second golden pass of a batch the plan's verification passed must reproduce every tensor a
+// fault restarts from: restarts (and early exits, which take golden logits for granted from a
+// golden tensor on) are exact only with kernels that give the same bits again.
+void GoldenCache::check_reproduced(std::int64_t start, const BatchCache& again) {
+  auto& verified = plan_.verified_passes();
+  const auto it =
+      std::find_if(verified.begin(), verified.end(), [&](const auto& v) { return v.first == start; });
+  if (it == verified.end()) return;
+  const auto& first = it->second;
   for (std::size_t s = 0; s < plan_.size(); ++s) {
-    auto& stage = plan_[s];
-    if (cache && stage.input_cached) cache->stage_in[s] = x;
-    note(x);
-    if (stage.residual) {
-      if (cache) cache->conv_out[s].assign(stage.residual->main.size(), {});
-      x = stage.residual->run(x, cache ? &cache->conv_out[s] : nullptr);
-    } else {
-      x = stage.module(x);
-    }
+    bool same = !first.stage_in[s].defined() || bit_equal(first.stage_in[s], again.stage_in[s]);
+    for (std::size_t k = 0; same && k < first.conv_out[s].size(); ++k)
+      same = !first.conv_out[s][k].defined() || bit_equal(first.conv_out[s][k], again.conv_out[s][k]);
+    if (!same)
+      throw Error(ExitCode::kFailure,
+                  fmt::format("staged engine: a second golden pass of images {}-{} differs at stage {} (a "
+                              "kernel that does not give the same bits twice); faults cannot restart there",
+                              start, start + again.stage_in.front().size(0) - 1, plan_[s].prefix));
   }
-  note(x);
-  return x;
+  verified.erase(it);
+}
+
+void GoldenCache::check_restarts() {
+  torch::InferenceMode inference;
+  load(0);
+  // What the first chunk did not hold (the last batch, with several chunks) gets a pass of its own.
+  while (!plan_.verified_passes().empty()) {
+    const auto start = plan_.verified_passes().front().first;
+    const auto length = std::min(batch_, data_.size() - start);
+    BatchCache again;
+    golden_batch_pass(device_batch(data_, model_, start, length), &again);
+    check_reproduced(start, again);
+  }
 }
 
 const torch::Tensor& GoldenCache::load(std::size_t chunk) {
@@ -87,6 +107,7 @@ const torch::Tensor& GoldenCache::load(std::size_t chunk) {
   for_each_batch(length, batch_, [&](std::int64_t offset, std::int64_t size) {
     BatchCache c;
     logits.push_back(golden_batch_pass(device_batch(data_, model_, first + offset, size), &c));
+    check_reproduced(first + offset, c);
     bytes += bytes_of(c);
     batches_.push_back(std::move(c));
   });
@@ -129,6 +150,11 @@ torch::Tensor GoldenCache::golden_logits() {
         parts.push_back(golden_batch_pass(device_batch(data_, model_, start, length), nullptr));
       });
       golden_ = torch::cat(parts);
+      for (std::size_t k = 0; k < golden_parts_.size(); ++k)
+        if (golden_parts_[k].defined() &&
+            !bit_equal(golden_parts_[k], golden_.narrow(0, chunk_start(k), chunk_length(k))))
+          throw Error(ExitCode::kFailure,
+                      "staged engine: cached golden pass differs from the golden logits; use --engine naive");
     }
   }
   return golden_;

@@ -13,14 +13,6 @@
 
 namespace dnnfi {
 
-// Golden activations of one batch. A conv's input between two convs (BN, ReLU of the previous
-// conv's output) is not kept: it is recomputed when a fault needs it, cheap next to the memory
-// it would take.
-struct BatchCache {
-  std::vector<torch::Tensor> stage_in;               // [stage], defined where the plan caches it
-  std::vector<std::vector<torch::Tensor>> conv_out;  // [stage][main child] of residual stages
-};
-
 class GoldenCache {
  public:
   // Sizes chunks as whole batches whose cached activations fit `memory_limit` bytes.
@@ -44,6 +36,11 @@ class GoldenCache {
   // Golden input of main child k of residual stage s, from the nearest cached tensor before it.
   torch::Tensor main_input(std::size_t s, std::size_t k, const BatchCache& c);
 
+  // Loads the first chunk and checks that a second golden pass reproduces, bit for bit, every
+  // tensor the plan's verification made (the first and the last batch): an Error naming the
+  // stage where it does not. Loading a chunk checks the batches it holds in any case.
+  void check_restarts();
+
   // Golden logits of every image. Campaigns take them from the chunks' cached passes; asked
   // for them before any campaign, a test set of several chunks gets a plain pass instead, which
   // every chunk's cached pass must then reproduce.
@@ -55,6 +52,7 @@ class GoldenCache {
 
  private:
   torch::Tensor golden_batch_pass(torch::Tensor x, BatchCache* cache, std::int64_t* largest = nullptr);
+  void check_reproduced(std::int64_t start, const BatchCache& again);
 
   Model& model_;
   const Dataset& data_;

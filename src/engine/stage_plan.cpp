@@ -71,11 +71,13 @@ std::vector<Stage> split_stages(Model& model) {
 }  // namespace
 
 Step::Step(const Module& m)
-    : module(m), identity(m.get_method("forward").function().getSchema().arguments().size() == 1) {}
+    : module(m),
+      identity(m.get_method("forward").function().getSchema().arguments().size() == 1),
+      forward_(m.get_method("forward")) {}
 
 torch::Tensor Step::operator()(const torch::Tensor& x) {
   if (identity) return x;
-  return module.forward({x}).toTensor();
+  return (*forward_)({x}).toTensor();
 }
 
 torch::Tensor ResidualBody::run(const torch::Tensor& x, std::vector<torch::Tensor>* conv_out) {
@@ -88,16 +90,37 @@ torch::Tensor ResidualBody::run(const torch::Tensor& x, std::vector<torch::Tenso
 }
 
 std::optional<StagePlan> StagePlan::build(Model& model, const Dataset& data, std::int64_t batch) {
+  if (!model.info().sequential || data.size() == 0) return std::nullopt;
   StagePlan plan(split_stages(model));
-  if (!model.info().sequential || plan.stages_.empty() || data.size() == 0 ||
-      !plan.verify(model, data, batch))
-    return std::nullopt;
+  if (plan.stages_.empty()) return std::nullopt;
   plan.place_layers(model.info());
+  if (!plan.verify(model, data, batch)) return std::nullopt;
   return plan;
 }
 
-torch::Tensor StagePlan::run(torch::Tensor x) {
-  for (auto& stage : stages_) x = stage.residual ? stage.residual->run(x, nullptr) : stage.module(x);
+torch::Tensor StagePlan::run_stage(std::size_t s, const torch::Tensor& x) {
+  auto& stage = stages_[s];
+  return stage.residual ? stage.residual->run(x, nullptr) : stage.module(x);
+}
+
+torch::Tensor StagePlan::run(torch::Tensor x, BatchCache* cache,
+                             const std::function<void(const torch::Tensor&)>& seen) {
+  if (cache) {
+    cache->stage_in.assign(stages_.size(), {});
+    cache->conv_out.assign(stages_.size(), {});
+  }
+  for (std::size_t s = 0; s < stages_.size(); ++s) {
+    auto& stage = stages_[s];
+    if (cache && stage.input_cached) cache->stage_in[s] = x;
+    if (seen) seen(x);
+    if (stage.residual && cache) {
+      cache->conv_out[s].assign(stage.residual->main.size(), {});
+      x = stage.residual->run(x, &cache->conv_out[s]);
+    } else {
+      x = run_stage(s, x);
+    }
+  }
+  if (seen) seen(x);
   return x;
 }
 
@@ -105,28 +128,33 @@ torch::Tensor StagePlan::run(torch::Tensor x) {
 // partial one (kernels may depend on batch size). When it does not, each declared residual
 // structure is checked against its block's own forward and dropped if it differs (the block
 // then restarts whole); if the plain sequence of children still differs from forward(), the
-// model is not a plain sequence.
+// model is not a plain sequence. Both passes are kept for the restart check.
 bool StagePlan::verify(Model& model, const Dataset& data, std::int64_t batch) {
   torch::InferenceMode inference;
   const std::int64_t last = (data.size() - 1) / batch * batch;
   for (std::int64_t start = 0;; start = last) {
     const auto x = device_batch(data, model, start, std::min(batch, data.size() - start));
     const auto expected = model.forward(x);
-    if (bit_equal(run(x), expected)) {
-      if (start == last) return true;
-      continue;
-    }
-    auto y = x;
-    for (auto& stage : stages_) {
-      const auto out = stage.module(y);
-      if (stage.residual && !bit_equal(stage.residual->run(y, nullptr), out)) {
-        spdlog::warn("{}: declared residual structure does not reproduce its forward; restarting it whole",
-                     stage.prefix);
-        stage.residual.reset();
+    BatchCache pass;
+    if (!bit_equal(run(x, &pass), expected)) {
+      auto y = x;
+      bool dropped = false;
+      for (auto& stage : stages_) {
+        const auto out = stage.module(y);
+        if (stage.residual && !bit_equal(stage.residual->run(y, nullptr), out)) {
+          spdlog::warn("{}: declared residual structure does not reproduce its forward; restarting it whole",
+                       stage.prefix);
+          stage.residual.reset();
+          dropped = true;
+        }
+        y = out;
       }
-      y = out;
+      if (!dropped || !bit_equal(y, expected)) return false;
+      // Again with the structure that is left (residuals only ever go, so this ends).
+      verified_passes_.clear();
+      return verify(model, data, batch);
     }
-    if (!bit_equal(y, expected)) return false;
+    verified_passes_.emplace_back(start, std::move(pass));
     if (start == last) return true;
   }
 }

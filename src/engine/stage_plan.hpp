@@ -5,6 +5,7 @@
 #include <torch/script.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -23,6 +24,9 @@ struct Step {
   Step() = default;
   explicit Step(const torch::jit::Module& m);
   torch::Tensor operator()(const torch::Tensor& x);
+
+ private:
+  std::optional<torch::jit::Method> forward_;  // looked up once: steps run per batch and fault
 };
 
 // post(main(x) + shortcut(x)), the main path a plain sequence of children.
@@ -33,6 +37,14 @@ struct ResidualBody {
   Step shortcut, post;
   // Runs the body; each recomputable conv's output goes to (*conv_out)[k] when given.
   torch::Tensor run(const torch::Tensor& x, std::vector<torch::Tensor>* conv_out);
+};
+
+// Golden activations of one batch, what a fault restarts from. A conv's input between two convs
+// (BN, ReLU of the previous conv's output) is not kept: it is recomputed when a fault needs it,
+// cheap next to the memory it would take.
+struct BatchCache {
+  std::vector<torch::Tensor> stage_in;               // [stage], defined where the plan caches it
+  std::vector<std::vector<torch::Tensor>> conv_out;  // [stage][main child] of residual stages
 };
 
 struct Stage {
@@ -56,7 +68,8 @@ struct FaultSite {
 class StagePlan {
  public:
   // The plan of `model`, verified on the first and the last batch of `data`; nullopt when the
-  // model's forward is not the plain sequence of its children.
+  // model's forward is not the plain sequence of its children. Running children as the plan
+  // does may throw where forward() would not (make_engine then takes the naive engine).
   static std::optional<StagePlan> build(Model& model, const Dataset& data, std::int64_t batch);
 
   std::size_t size() const { return stages_.size(); }
@@ -66,8 +79,19 @@ class StagePlan {
   // Conv/linear multiply-accumulates per image of a stage, and of one layer.
   double stage_macs(std::size_t s) const { return stage_macs_[s]; }
   double layer_macs(const std::string& layer) const;
-  // Runs every stage, through its residual body where it has one.
-  torch::Tensor run(torch::Tensor x);
+  // Runs every stage, through its residual body where it has one: the golden pass. With
+  // `cache`, what faults restart from goes there; `seen` is shown every stage's input and the output.
+  torch::Tensor run(torch::Tensor x, BatchCache* cache = nullptr,
+                    const std::function<void(const torch::Tensor&)>& seen = {});
+  // Stage s alone, as the golden pass runs it: faults restart with the very calls that made
+  // what they restart from.
+  torch::Tensor run_stage(std::size_t s, const torch::Tensor& x);
+
+  // The golden passes of the first and the last batch made while verifying, by first image.
+  // Restart points (and early exits, which assume the rest of the network gives golden logits
+  // from a golden tensor) are exact when a second pass reproduces every tensor of them
+  // (GoldenCache checks it).
+  std::vector<std::pair<std::int64_t, BatchCache>>& verified_passes() { return verified_passes_; }
 
  private:
   explicit StagePlan(std::vector<Stage> stages) : stages_(std::move(stages)) {}
@@ -78,6 +102,7 @@ class StagePlan {
   std::unordered_map<std::string, std::size_t> stage_of_layer_;
   std::unordered_map<std::string, double> layer_macs_;
   std::vector<double> stage_macs_;
+  std::vector<std::pair<std::int64_t, BatchCache>> verified_passes_;
 };
 
 }  // namespace dnnfi

@@ -1,5 +1,6 @@
 // The staged engine: the stage plan, the golden activation cache, the scheduler and the
 // per-fault executor put together. Results equal the naive engine's, fault by fault.
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "engines.hpp"
@@ -24,6 +25,9 @@ class StagedEngine final : public Engine, private ChunkedWork {
         executor_(model, plan_, cache_, options.batch_size, options.non_finite),
         rule_(options.non_finite),
         stop_(options.stop) {
+    // Before any fault: restarts must reproduce the golden pass (an Error sends make_engine to
+    // the naive engine).
+    cache_.check_restarts();
     if (!stacked) return;
     // A stack's batch passes through a stage with about three tensors of its size alive.
     const std::int64_t per_fault =
@@ -45,6 +49,8 @@ class StagedEngine final : public Engine, private ChunkedWork {
     torch::InferenceMode inference;
     run_schedule(faults, *this, done, stop_, limits_);
     spdlog::debug("staged engine: {} batches masked early", executor_.early_exits());
+    if (const auto& layers = executor_.full_conv_layers(); !layers.empty())
+      spdlog::debug("staged engine: full convs instead of splices in {}", fmt::join(layers, ", "));
   }
 
  private:

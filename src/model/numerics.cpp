@@ -1,17 +1,97 @@
 #include "dnnfi/numerics.hpp"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/library.h>
+#include <torch/version.h>
 
 #include <cstring>
 #include <map>
 #include <regex>
+#include <utility>
 
 #include "dnnfi/errors.hpp"
 
 namespace dnnfi {
 namespace {
+
+// CUDA's float32 precision through whichever interface the LibTorch at hand has. Each overload
+// is a template whose calls depend on its parameter, so a build compiles only the ones its
+// at::Context supports (a feature test, no version table); the legacy flags are the fallback.
+namespace float32_api {
+
+// Sets (unless `set` is empty) and reads back the precision of CUDA's "conv", "rnn" and "matmul".
+using Setting = std::optional<std::pair<std::string, std::string>>;  // conv/rnn, matmul
+
+// Legacy: allow_tf32 flags. Before LibTorch 2.9, "not allowed" is IEEE.
+template <typename Context>
+void set_legacy(Context& context, const Setting& set) {
+  if (!set) return;
+  context.setAllowTF32CuDNN(set->first == "tf32");
+  context.setAllowTF32CuBLAS(set->second == "tf32");
+}
+
+#if TORCH_VERSION_MAJOR >= 2
+// LibTorch 2.10 declares str2backend & co. in at; a call with a dependent argument finds them
+// through this directive when they exist, and fails substitution when they do not.
+using namespace at;
+template <typename T>
+std::string dependent_text(std::string s) {
+  return s;
+}
+
+// LibTorch 2.10 on: keyed by enums.
+template <typename Context>
+auto set_or_read(Context& context, const Setting& set, int)
+    -> decltype(precision2str(context.float32Precision(str2backend(dependent_text<Context>("cuda")),
+                                                       str2op(dependent_text<Context>("conv")))),
+                CudaFloat32Precision()) {
+  const auto cuda = str2backend(dependent_text<Context>("cuda"));
+  // The legacy setters first, so that the legacy flags agree with what follows (LibTorch
+  // checks that they do when asked without an operator).
+  set_legacy(context, set);
+  if (set) {
+    for (const char* op : {"conv", "rnn"})
+      context.setFloat32Precision(cuda, str2op(dependent_text<Context>(op)),
+                                  str2precision(dependent_text<Context>(set->first)));
+    context.setFloat32Precision(cuda, str2op(dependent_text<Context>("matmul")),
+                                str2precision(dependent_text<Context>(set->second)));
+  }
+  return {"float32 precision (enums)",
+          precision2str(context.float32Precision(cuda, str2op(dependent_text<Context>("conv")))),
+          precision2str(context.float32Precision(cuda, str2op(dependent_text<Context>("matmul"))))};
+}
+
+// LibTorch 2.9: keyed by strings.
+template <typename Context>
+auto set_or_read(Context& context, const Setting& set, long)
+    -> decltype(std::string(context.float32Precision(dependent_text<Context>("cuda"),
+                                                     dependent_text<Context>("conv"))),
+                context.setFloat32Precision(dependent_text<Context>("cuda"), dependent_text<Context>("conv"),
+                                            dependent_text<Context>("ieee")),
+                CudaFloat32Precision()) {
+  set_legacy(context, set);
+  if (set) {
+    for (const char* op : {"conv", "rnn"}) context.setFloat32Precision("cuda", op, set->first);
+    context.setFloat32Precision("cuda", "matmul", set->second);
+  }
+  return {"float32 precision (strings)", std::string(context.float32Precision("cuda", "conv")),
+          std::string(context.float32Precision("cuda", "matmul"))};
+}
+#endif
+
+template <typename Context>
+CudaFloat32Precision set_or_read(Context& context, const Setting& set, ...) {
+  set_legacy(context, set);
+  return {"legacy TF32 flags", context.allowTF32CuDNN() ? "tf32" : "ieee",
+          context.allowTF32CuBLAS() ? "tf32" : "ieee"};
+}
+
+CudaFloat32Precision set_or_read(const Setting& set) { return set_or_read(at::globalContext(), set, 0); }
+
+}  // namespace float32_api
 
 constexpr std::uint32_t kDropped = 0x1FFF;  // the 13 mantissa bits TF32 does not keep
 
@@ -66,6 +146,23 @@ std::string describe(const Numerics& numerics) {
   if (!numerics.emulate_tf32.empty()) text += ", tf32 emulated in " + numerics.emulate_tf32;
   return text;
 }
+
+std::string describe(const Numerics& numerics, const torch::Device& device) {
+  if (!device.is_cuda()) return describe(numerics);
+  const auto precision = cuda_float32_precision();
+  auto text = fmt::format("{} (cuda conv {}, matmul {})", precision.conv == "tf32" ? "tf32" : "fp32",
+                          precision.conv, precision.matmul);
+  if (!numerics.emulate_tf32.empty()) text += ", tf32 emulated in " + numerics.emulate_tf32;
+  return text;
+}
+
+CudaFloat32Precision set_cuda_float32_precision(bool tf32) {
+  return float32_api::set_or_read(std::make_pair(std::string(tf32 ? "tf32" : "ieee"), std::string("ieee")));
+}
+
+CudaFloat32Precision cuda_float32_precision() { return float32_api::set_or_read(std::nullopt); }
+
+std::string float32_precision_api() { return cuda_float32_precision().api; }
 
 float round_tf32(float value) {
   std::uint32_t bits;

@@ -124,6 +124,7 @@ void write_provenance(const std::filesystem::path& results, const Provenance& p)
   };
   field("provenance_version", kProvenanceVersion);
   for (const auto& [key, member] : kTextFields) field(key, p.*member);
+  field("layout", p.layout);
   field("images", p.images);
   field("sample", p.sample);
   field("batch_size", p.batch_size);
@@ -161,6 +162,7 @@ std::optional<Provenance> read_provenance(const std::filesystem::path& results) 
   };
   Provenance p;
   for (const auto& [key, member] : kTextFields) p.*member = text_of(key);
+  p.layout = v.count("layout") ? v.at("layout") : "nhwc";  // a dnnfi without --layout ran NHWC
   p.images = integer(v, "images", source);
   p.sample = static_cast<std::size_t>(integer(v, "sample", source));
   p.batch_size = integer(v, "batch_size", source);
@@ -205,6 +207,7 @@ std::vector<std::string> provenance_differences(const Provenance& ours, const Pr
   check("batch size", ours.batch_size, theirs.batch_size);
   check("device", ours.device, theirs.device);
   check("numerics", ours.numerics, theirs.numerics);
+  check("layout", ours.layout, theirs.layout);
   check("format", ours.format, theirs.format);
   check("target", ours.target, theirs.target);
   check("replay", ours.replay, theirs.replay);

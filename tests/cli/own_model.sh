@@ -61,6 +61,7 @@ expect_error 3 "one_channel\.pt: images of shape 1x24x24 do not fit the model" e
 expect_error 2 "needs --data" eval --model "$dir/own.pt"
 # A results file survives bad data: its rows are kept.
 cp "$dir/staged.csv" "$dir/kept.csv"
-expect_error 3 "bad_labels\.pt: image 7" run "${own[@]}" --data "$dir/bad_labels.pt" -f "$dir/faults.csv" -o "$dir/kept.csv"
+expect_error 3 "bad_labels\.pt: image 7" run "${own[@]}" --data "$dir/bad_labels.pt" -f "$dir/faults.csv" --adopt -o "$dir/kept.csv"
 cmp "$dir/staged.csv" "$dir/kept.csv" || fail "the results file changed"
+[ -e "$dir/kept.csv.json" ] && fail "a refused run wrote a provenance"
 echo "PASS: own model and data"

@@ -54,6 +54,10 @@ TEST_CASE("TF32 rounding on the device equals the CPU's bit for bit", "[device][
 TEST_CASE("on the device, ResNet20's top-1 agrees with the CPU's and the engines agree fault by fault",
           "[device][engine][model]") {
   const auto device = test_device();
+  if (!device.is_cuda()) {
+    WARN("no CUDA device: the CPU's case is the [engine] tests");
+    return;
+  }
   test::ZooModel here("resnet20", 300, {}, device);
   test::ZooModel cpu("resnet20", 300);
   torch::Tensor logits, cpu_logits;
@@ -79,5 +83,55 @@ TEST_CASE("on the device, ResNet20's top-1 agrees with the CPU's and the engines
     CHECK(evaluate_fault(*stacked, f) == reference);
     const auto on_cpu = evaluate_fault(*cpu_staged, f);
     CHECK(std::abs(on_cpu.critical - reference.critical) <= 1);
+  }
+}
+
+TEST_CASE("a conv on the device is IEEE FP32 with --tf32 off and TF32 with --tf32 on",
+          "[device][numerics][precision]") {
+  const auto device = test_device();
+  torch::manual_seed(5);
+  // A 64-channel 3x3 convolution on random data against the same in float64.
+  const auto x = torch::randn({16, 64, 16, 16}, torch::kDouble);
+  const auto w = torch::randn({64, 64, 3, 3}, torch::kDouble);
+  const auto reference = at::conv2d(x, w, {}, 1, 1);
+  const auto error = [&] {
+    torch::InferenceMode guard;
+    const auto y = at::conv2d(x.to(device, torch::kFloat), w.to(device, torch::kFloat), {}, 1, 1);
+    return ((y.to(torch::kCPU, torch::kDouble) - reference).abs().max() / reference.abs().max())
+        .item<double>();
+  };
+  INFO("on " << device.str() << ", " << float32_precision_api());
+  CHECK(error() <= 1e-5);
+  if (device.is_cuda()) {
+    REQUIRE(set_cuda_float32_precision(true).conv == "tf32");
+    const double tf32 = error();
+    set_cuda_float32_precision(false);
+    CHECK(tf32 >= 1e-4);
+    CHECK(error() <= 1e-5);
+  }
+}
+
+TEST_CASE("with TF32 emulated in layer3, the device's engines agree with naive", "[device][engine][model]") {
+  const auto device = test_device();
+  if (!device.is_cuda()) {
+    WARN("no CUDA device: the CPU's case is the [numerics] test of TF32 emulation");
+    return;
+  }
+  Numerics numerics;
+  numerics.emulate_tf32 = "^layer3\\.";
+  test::ZooModel here("resnet20", 300, numerics, device);
+  REQUIRE(here.model.tf32_layers().size() == 6);
+  std::vector<Fault> faults;
+  for (const auto& f : published_sample())
+    if (f.layer.rfind("layer2.2.", 0) == 0 || f.layer.rfind("layer3.", 0) == 0) faults.push_back(f);
+  EngineOptions options;
+  auto naive = make_engine(EngineKind::kNaive, here.model, here.data, options);
+  auto staged = make_engine(EngineKind::kStaged, here.model, here.data, options);
+  auto stacked = make_engine(EngineKind::kStacked, here.model, here.data, options);
+  for (const auto& f : faults) {
+    INFO(f.layer << " " << format_index(f.index) << " bit " << format_bits(f.bits) << " on " << device.str());
+    const auto reference = evaluate_fault(*naive, f);
+    CHECK(evaluate_fault(*staged, f) == reference);
+    CHECK(evaluate_fault(*stacked, f) == reference);
   }
 }

@@ -15,6 +15,7 @@
 #include "dnnfi/engine.hpp"
 #include "dnnfi/fault_list.hpp"
 #include "dnnfi/zoo.hpp"
+#include "engine/fault_executor.hpp"
 #include "test_support.hpp"
 #include "zoo_model.hpp"
 
@@ -135,6 +136,52 @@ TEST_CASE("the stacked engine gives the staged engine's counts, whatever the sta
       CHECK(got[i] == expected[i]);
     }
     CHECK(stacked->executed_macs() == staged->executed_macs());  // the same work, batched differently
+  }
+}
+
+namespace {
+// Shortcuts perturbed for the life of the object (and restored when a check fails).
+struct Perturbed {
+  explicit Perturbed(ShortcutPerturbation p) { perturb_shortcuts_for_testing(p); }
+  ~Perturbed() { perturb_shortcuts_for_testing({}); }
+};
+}  // namespace
+
+TEST_CASE("a splice or a stack that computes other bits is caught and falls back to naive's counts",
+          "[engine][model]") {
+  auto& r = ResNet20::get();
+  // Mantissa bits (images masked in layer3, where the next convs absorb more) in conv1 and in
+  // block convs, a run of one layer (one shared conv, a stack) and an exponent fault.
+  auto published = read_fault_list(test::shared_dir() / "seed" / "ResNet20_FL.csv", test::resnet20_layers());
+  const std::map<std::string, int> wanted = {
+      {"conv1", 1}, {"layer1.0.conv2", 1}, {"layer3.1.conv2", 3}, {"layer3.2.conv1", 1}};
+  std::vector<Fault> faults;
+  std::map<std::string, int> taken;
+  for (const auto& f : published.faults) {
+    const int bit = f.bits.lowest();
+    const auto it = wanted.find(f.layer);
+    if (bit >= 8 && bit <= 16 && it != wanted.end() && taken[f.layer]++ < it->second) faults.push_back(f);
+  }
+  REQUIRE(faults.size() == 6);
+  faults.push_back(faults_of_every_layer().back());
+  auto naive = make_engine(EngineKind::kNaive, r.model, r.data, EngineOptions{});
+  const auto expected = run_all(*naive, faults, FaultModel::kBitFlip);
+  // Masked images: a perturbed shortcut left in use would unmask them.
+  std::int64_t with_masked = 0;
+  for (const auto& c : expected) with_masked += c.masked > 0;
+  REQUIRE(with_masked >= 3);
+  for (auto [splice, stack] : {std::pair{true, false}, std::pair{false, true}}) {
+    const Perturbed perturbed({splice, stack});
+    EngineOptions options;
+    options.stack = 3;
+    auto engine = make_engine(splice ? EngineKind::kStaged : EngineKind::kStacked, r.model, r.data, options);
+    const auto got = run_all(*engine, faults, FaultModel::kBitFlip);
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+      INFO((splice ? "splice" : "stack")
+           << " perturbed: " << faults[i].layer << " " << format_index(faults[i].index) << " bit "
+           << format_bits(faults[i].bits));
+      CHECK(got[i] == expected[i]);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // TF32 rounding, and its emulation in chosen convolutions of the real ResNet20.
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <catch2/catch.hpp>
 #include <cfenv>
@@ -166,4 +167,33 @@ TEST_CASE("with TF32 emulated, staged equals naive, and dropped bits are masked 
     INFO(f.layer << " " << format_index(f.index) << " bit " << format_bits(f.bits));
     CHECK(evaluate_fault(*staged, f) == evaluate_fault(*naive, f));
   }
+}
+
+TEST_CASE("CUDA's float32 precision is set through this LibTorch's own interface and read back",
+          "[numerics]") {
+  // 2.9 keys the float32-precision API by strings, 2.10 on by enums; before, only the legacy
+  // flags exist (and there "no TF32" is IEEE). Without a GPU these are flags all the same.
+  constexpr int version = TORCH_VERSION_MAJOR * 100 + TORCH_VERSION_MINOR;
+  const auto api = float32_precision_api();
+  if (version >= 210) {
+    CHECK(api == "float32 precision (enums)");
+  } else if (version == 209) {
+    CHECK(api == "float32 precision (strings)");
+  } else if (version < 207) {
+    CHECK(api == "legacy TF32 flags");
+  }
+  const auto tf32 = set_cuda_float32_precision(true);
+  CHECK(tf32.conv == "tf32");
+  CHECK(tf32.matmul == "ieee");
+  const auto ieee = set_cuda_float32_precision(false);
+  CHECK(ieee.conv == "ieee");
+  CHECK(ieee.matmul == "ieee");
+  CHECK(ieee.api == api);
+  CHECK(cuda_float32_precision().conv == "ieee");
+  // What the provenance says: the device's own read-back on CUDA only.
+  Numerics numerics;
+  numerics.emulate_tf32 = "^layer3\\.";
+  CHECK(describe(numerics, torch::kCPU) == "fp32, tf32 emulated in ^layer3\\.");
+  CHECK(describe(numerics, torch::Device(torch::kCUDA, 0)) ==
+        "fp32 (cuda conv ieee, matmul ieee), tf32 emulated in ^layer3\\.");
 }

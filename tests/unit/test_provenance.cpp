@@ -32,6 +32,7 @@ Provenance sample_provenance() {
   p.batch_size = 128;
   p.device = "cpu";
   p.numerics = "fp32";
+  p.layout = "nchw";
   p.engine = "staged";
   p.threads = 2;
   p.shard = Shard{2, 4};
@@ -121,6 +122,14 @@ TEST_CASE("provenance is written beside the results and read back field by field
   CHECK(back->shard.index == 2);
   CHECK(back->shard.count == 4);
   CHECK(back->injections == p.injections);
+  CHECK(back->layout == "nchw");
+  // A dnnfi without --layout wrote none: it ran NHWC only.
+  std::ifstream in(dir.path / "r.csv.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("  \"layout\":\"nchw\",\n");
+  REQUIRE(at != std::string::npos);
+  std::ofstream(dir.path / "r.csv.json", std::ios::trunc) << text.erase(at, 18);
+  CHECK(read_provenance(results)->layout == "nhwc");
   CHECK(back->adopted.empty());
 
   // An adoption of rows of unknown origin is kept on record, and is no difference of campaign.
@@ -145,6 +154,10 @@ TEST_CASE("what may differ between parts of one campaign, and what may not", "[p
   CHECK(provenance_differences(ours, theirs, false).empty());
   REQUIRE(provenance_differences(ours, theirs, true).size() == 1);
   CHECK_THAT(provenance_differences(ours, theirs, true)[0], Contains("shard: 2/4 here, 1/4 in the file"));
+  theirs = ours;
+  theirs.layout = "nhwc";
+  REQUIRE(provenance_differences(ours, theirs, false).size() == 1);
+  CHECK_THAT(provenance_differences(ours, theirs, false)[0], Contains("layout: nchw here, nhwc in the file"));
   theirs = ours;
   theirs.images = 500;
   theirs.non_finite_rule = "critical";

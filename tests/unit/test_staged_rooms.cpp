@@ -112,3 +112,33 @@ TEST_CASE("the cache holds what a fault restarts from: stage inputs and block co
   // The next stage's cached input is this block's output.
   CHECK(bit_equal(batch.stage_in[site.stage + 1], body.run(batch.stage_in[site.stage], nullptr)));
 }
+
+TEST_CASE("restarts are checked: a second golden pass must reproduce the verified one, stage by stage",
+          "[staged][model]") {
+  auto& r = test::ZooModel::resnet20();
+  auto plan = StagePlan::build(r.model, r.data, 128);
+  REQUIRE(plan);
+  // The first (128 images) and the last (44) batch, as the verification passed them.
+  auto& passes = plan->verified_passes();
+  REQUIRE(passes.size() == 2);
+  CHECK(passes[0].first == 0);
+  CHECK(passes[1].first == 256);
+  GoldenCache reproduced(r.model, r.data, *plan, 128, 1);  // a batch per chunk: the last one passes alone
+  CHECK_NOTHROW(reproduced.check_restarts());
+  CHECK(plan->verified_passes().empty());
+
+  // As a kernel that gives other bits the second time: the last bit of one value of the
+  // verified pass of layer2.1's input.
+  auto again = StagePlan::build(r.model, r.data, 128);
+  REQUIRE(again);
+  const auto stage = again->site_of("layer2.1.conv1").stage;
+  auto& input = again->verified_passes()[1].second.stage_in[stage];
+  {
+    torch::InferenceMode guard;
+    input = input.contiguous();
+    input.view(torch::kInt32).view(-1)[7].bitwise_xor_(1);
+  }
+  GoldenCache differs(r.model, r.data, *again, 128, std::int64_t{4} << 30);
+  CHECK_THROWS_WITH(differs.check_restarts(),
+                    Catch::Matchers::Contains("images 256-299 differs at stage layer2.1"));
+}
