@@ -33,11 +33,6 @@ std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset
                                     const EngineOptions& options) {
   check_batch_size(options.batch_size);
   check_memory_limit(options.memory_limit);
-  if ((kind == EngineKind::kStaged || kind == EngineKind::kStacked) &&
-      model.space().target == FaultTarget::kActivations) {
-    spdlog::info("{}: activation faults run on the naive engine", model.info().name);
-    return make_naive_engine(model, data, options);
-  }
   if (kind == EngineKind::kStaged || kind == EngineKind::kStacked) {
     // Planning and verifying run the model's children in ways its forward() may not (a traced
     // forward with functional ops between them cannot be cut there): whatever fails, the naive

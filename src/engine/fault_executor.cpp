@@ -4,6 +4,7 @@
 
 #include "batches.hpp"
 #include "dnnfi/numerics.hpp"
+#include "model/activations.hpp"
 
 namespace dnnfi {
 namespace {
@@ -29,11 +30,23 @@ bool FaultExecutor::differs(const std::string& layer, float original, float faul
 }
 
 bool FaultExecutor::changes_weight(const Fault& fault) const {
+  // An activation fault's effect depends on the images: only running them tells.
+  if (model_.space().target == FaultTarget::kActivations) return true;
   const float original = element(model_.weight(fault.layer), fault.index).to(torch::kCPU).item<float>();
   return differs(fault.layer, original, model_.faulty_value(fault, original));
 }
 
 void FaultExecutor::evaluate(const Fault* faults, std::size_t n, Counts* counts) {
+  if (model_.space().target == FaultTarget::kActivations) {
+    for (std::size_t r = 0; r < n; ++r) {
+      const FaultSite site = plan_.site_of(faults[r].layer);
+      if (site.splice)
+        evaluate_activation(faults[r], site, &counts[r]);
+      else
+        evaluate_whole_stage(faults[r], site, &counts[r]);
+    }
+    return;
+  }
   // Faulty value of each fault's weight; a fault that leaves its bits unchanged, as the layer's
   // arithmetic sees them (TF32 emulated: rounded), is masked.
   const auto& layer = faults[0].layer;
@@ -79,6 +92,31 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
     sums.add(golden_batch, logits.defined() ? logits : golden_batch, rule_);
   });
   counts[0] += sums.total();
+}
+
+// An activation fault restarts from the layer's cached golden output with its element faulted in
+// every image: no conv of the faulty layer runs. A batch whose element the fault leaves as it
+// was (a stuck-at bit already at its value) is masked there.
+void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& site, Counts* counts) {
+  const auto& golden = cache_.logits();
+  const auto& stage = plan_[site.stage];
+  CountSums sums;
+  std::size_t b = 0;
+  for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
+    const auto golden_batch = golden.narrow(0, offset, length);
+    const auto& c = cache_.batches()[b++];
+    const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
+    const auto out = fault_activation(golden_out, fault.index, fault.bits, fault.model);
+    if (bit_equal(out, golden_out)) {
+      ++early_exits_;
+      sums.add(golden_batch, golden_batch, rule_);
+      return;
+    }
+    const auto logits =
+        stage.residual ? finish_residual(site, out, c, length, 1) : propagate(out, site.stage + 1, c, length, 1);
+    sums.add(golden_batch, logits.front().defined() ? logits.front() : golden_batch, rule_);
+  });
+  *counts += sums.total();
 }
 
 torch::Tensor FaultExecutor::splice_conv(const std::string& layer, const torch::Tensor& input,

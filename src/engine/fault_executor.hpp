@@ -61,7 +61,9 @@ class FaultExecutor {
   // rounded); one that does not is masked on every image without running anything.
   bool changes_weight(const Fault& fault) const;
   // Faults of this layer can share one conv for their channels (one run).
-  bool shares_runs(const std::string& layer) const { return plan_.site_of(layer).splice; }
+  bool shares_runs(const std::string& layer) const {
+    return model_.space().target == FaultTarget::kWeights && plan_.site_of(layer).splice;
+  }
   // Adds the counts of faults[0..n) of one layer (one fault unless they share runs) over the
   // held chunk to counts[0..n).
   void evaluate(const Fault* faults, std::size_t n, Counts* counts);
@@ -76,6 +78,7 @@ class FaultExecutor {
   // The faulty value differs from the original as the layer's arithmetic sees them.
   bool differs(const std::string& layer, float original, float faulty) const;
   void evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts);
+  void evaluate_activation(const Fault& fault, const FaultSite& site, Counts* counts);
   void evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
                         const std::vector<float>& faulty, const FaultSite& site, Counts* counts);
   std::vector<torch::Tensor> finish_residual(const FaultSite& site, torch::Tensor y, const BatchCache& c,
