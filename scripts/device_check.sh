@@ -19,7 +19,8 @@
 # 0.5 s) and the time the whole 16,627-fault list would take. Everything goes to
 # $OUT/device_check.txt (default OUT: device-check-out), with each step's output, log and results.
 #   scripts/device_check.sh [BUILD_DIR]   (default build-cuda)
-# Environment: OUT, BUDGET_S (default 480: 8 minutes, build included), PYTHON (default python3), BUNDLE (default
+# MODE=speed runs the speed benchmark instead of the checks (see "MODE=speed" below; budget 540 s).
+# Environment: OUT, BUDGET_S (default 480: 8 minutes, build included; 540 with MODE=speed), PYTHON (default python3), BUNDLE (default
 # device-bundle), SKIP_BUILD=1 (use BUILD_DIR as it is), DEVICE=cpu and IMAGES=N (try the script
 # on a machine without a GPU: no --use-cuda, the first N images; the checks then fail).
 set -euo pipefail
@@ -28,7 +29,7 @@ build=${1:-build-cuda}
 out=${OUT:-device-check-out}
 bundle=${BUNDLE:-device-bundle}
 python=${PYTHON:-python3}
-budget=${BUDGET_S:-480}
+budget=${BUDGET_S:-$([ "${MODE:-check}" = speed ] && echo 540 || echo 480)}
 reserve=15                 # seconds kept for the summary
 list_size=16627            # faults in the published ResNet20 list
 expected_accuracy=91.48    # % top-1 of ResNet20 on the CIFAR-10 test set (CPU)
@@ -249,6 +250,99 @@ say "   check: $accuracy_check"
 
 reference=$bundle/cpu_sample41.csv
 published=$bundle/seed/ResNet20_FL.csv
+
+# MODE=speed: how fast the whole published list runs, and how close to the card's limit.
+# Batches 128, 1,000 and 10,000 on one spread sample (the default for --use-cuda is chosen
+# from these); then, at the fastest batch, the whole list when its projected time fits the
+# budget (else the largest spread sample that does, the whole list extrapolated), in IEEE FP32
+# and with --tf32 on; SM utilisation from `nvidia-smi dmon`, TFLOP/s from dnnfi's work line
+# against the card's peak; the engines' counts against naive on 41 faults, and critical counts
+# against the published campaign (within 2 on at least 98% of the faults).
+if [ "${MODE:-check}" = speed ]; then
+  gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader -i 0 2> /dev/null | head -1 || true)
+  case $gpu_name in  # FP32 (CUDA cores) and dense TF32 (tensor cores) peaks, TFLOP/s, from NVIDIA's data sheets
+    *H200* | *"H100 80GB HBM3"* | *H100*SXM*) fp32_peak=67 tf32_peak=495 ;;
+    *H100*) fp32_peak=51 tf32_peak=378 ;;
+    *A100*) fp32_peak=19.5 tf32_peak=156 ;;
+    *) fp32_peak="" tf32_peak="" ;;
+  esac
+  say "GPU: ${gpu_name:-none}; peaks: FP32 ${fp32_peak:-unknown}, TF32 ${tf32_peak:-unknown} TFLOP/s"
+  declare -A tflops sm_util batch_of
+  # speed NAME CAP_S SAMPLE BATCH [OPTIONS...]: a campaign with SM utilisation polled once a second.
+  speed() {
+    local name=$1 cap=$2 sample=$3 batch=$4 poller=""
+    shift 4
+    rm -f "$out/$name.csv" "$out/$name.csv.json"
+    faults[$name]=$sample batch_of[$name]=$batch
+    if command -v nvidia-smi > /dev/null; then
+      nvidia-smi dmon -s u -d 1 -i 0 > "$out/$name.dmon" 2> /dev/null &
+      poller=$!
+    fi
+    step "$name" "$cap" "$dnnfi" run -n resnet20 -d cifar10 -f "$published" --sample "$sample" -b "$batch" \
+      "${cuda[@]}" "${images[@]}" -o "$out/$name.csv" "$@" || true
+    if [ -n "$poller" ]; then kill "$poller" 2> /dev/null || true; wait "$poller" 2> /dev/null || true; fi
+    local speed_line work_line
+    speed_line=$(sed -n 's/^ *speed *[0-9.]* faults\/s, \([0-9]*\) fault-images\/s (\([0-9.]*\) s).*/\1 \2/p' "$out/$name.txt")
+    [ -n "$speed_line" ] && read -r "rate[$name]" "campaign_s[$name]" <<< "$speed_line"
+    work_line=$(sed -n 's/^ *work *[0-9.]* GFLOP in conv\/linear layers, \([0-9.]*\) GFLOP\/s.*/\1/p' "$out/$name.txt")
+    [ -n "$work_line" ] && tflops[$name]=$(awk -v g="$work_line" 'BEGIN {printf "%.2f", g / 1000}')
+    [ -s "$out/$name.dmon" ] && sm_util[$name]=$(awk '!/^#/ && $2 ~ /^[0-9]+$/ {s += $2; n++} END {if (n) printf "%.0f", s / n}' "$out/$name.dmon")
+    say "   batch $batch: ${rate[$name]:-?} fault-images/s, ${tflops[$name]:-?} TFLOP/s, SM utilisation ${sm_util[$name]:-?}%; $(grep -E 'needed no inference' "$out/$name.log" | tail -1 | sed 's/^\[[a-z]*\] //')"
+  }
+  speed b128 120 600 128 --engine stacked
+  speed b1000 120 600 1000 --engine stacked
+  speed b10000 150 600 10000 --engine stacked
+  best=b128
+  for run in b1000 b10000; do
+    if [ -n "${rate[$run]:-}" ] && awk -v a="${rate[$run]}" -v b="${rate[$best]:-0}" 'BEGIN {exit !(a > b)}'; then best=$run; fi
+  done
+  best_batch=${batch_of[$best]}
+  say "fastest batch: $best_batch (${rate[$best]:-?} fault-images/s)"
+  # The whole list if it fits 60% of what is left, else the spread sample that does.
+  left=$((deadline - SECONDS - reserve - 120))
+  sample=$(awk -v r="${rate[$best]:-0}" -v left="$left" -v n="$n_images" -v l="$list_size" \
+    'BEGIN {f = r > 0 ? int(0.6 * left * r / n) : 300; if (f > l) f = l; if (f < 41) f = 41; print f}')
+  say "whole-list run: $sample of $list_size faults fit the budget"
+  speed list_fp32 "$((left > 60 ? left * 7 / 10 : 60))" "$sample" "$best_batch" --engine stacked --tf32 off
+  speed list_tf32 120 "$((sample < 2000 ? sample : 2000))" "$best_batch" --engine stacked --tf32 on
+  speed naive41 120 41 "$best_batch" --engine naive
+  speed stacked41 60 41 "$best_batch" --engine stacked
+  check "stacked41 vs naive41 (batch $best_batch)" equal "$out/stacked41.csv" "$out/naive41.csv" 41
+  check "list_fp32 vs published" info "$out/list_fp32.csv" "$published" "$sample"
+  within2=$(echo "${checks[-1]}" | sed -n 's/.*within 2: \([0-9]*\)\/\([0-9]*\).*/\1 \2/p')
+  if [ -n "$within2" ]; then
+    read -r w n <<< "$within2"
+    if awk -v w="$w" -v n="$n" 'BEGIN {exit !(w >= 0.98 * n)}'; then
+      checks+=("PASS  critical within 2 of the published counts on $w of $n faults (>= 98%)")
+    else
+      checks+=("FAIL  critical within 2 of the published counts on $w of $n faults (< 98%)")
+    fi
+  fi
+  say ""
+  say "Speed ($n_images images per fault; TFLOP/s from dnnfi's conv/linear work line; % of the card's FP32 peak;"
+  say "list min: the whole $list_size-fault list at the step's rate, start-up included)"
+  say "$(printf '%-12s %7s %-18s %12s %9s %8s %6s %9s' step batch status fault-img/s TFLOP/s "% peak" "SM %" "list min")"
+  for s in b128 b1000 b10000 list_fp32 list_tf32 naive41 stacked41; do
+    [ -n "${faults[$s]:-}" ] || continue
+    pct="" whole=""
+    [ -n "${tflops[$s]:-}" ] && [ -n "$fp32_peak" ] && pct=$(awk -v t="${tflops[$s]}" -v p="$fp32_peak" 'BEGIN {printf "%.1f", 100 * t / p}')
+    [ -n "${campaign_s[$s]:-}" ] && whole=$(awk -v w="${wall[$s]}" -v c="${campaign_s[$s]}" -v n="${faults[$s]}" -v l="$list_size" \
+      'BEGIN {printf "%.1f", ((w - c) + c / n * l) / 60}')
+    say "$(printf '%-12s %7s %-18s %12s %9s %8s %6s %9s' "$s" "${batch_of[$s]}" "${status[$s]:0:18}" "${rate[$s]:-}" \
+      "${tflops[$s]:-}" "$pct" "${sm_util[$s]:-}" "$whole")"
+  done
+  say ""
+  say "Checks"
+  fails=0
+  for c in "${checks[@]}"; do
+    say "  $c"
+    case $c in FAIL*) fails=$((fails + 1)) ;; esac
+  done
+  say "device speed check: ${#steps[@]} steps, $failures failed or skipped; ${#checks[@]} checks, $fails failed; $((SECONDS)) s in all"
+  [ "$failures" -eq 0 ] && [ "$fails" -eq 0 ]
+  exit
+fi
+
 campaign naive41 120 41 --engine naive
 check "naive41 vs CPU reference" within1 "$out/naive41.csv" "$reference" 41
 campaign staged41 90 41 --engine staged

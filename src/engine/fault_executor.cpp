@@ -112,8 +112,8 @@ void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& sit
       sums.add(golden_batch, golden_batch, rule_);
       return;
     }
-    const auto logits =
-        stage.residual ? finish_residual(site, out, c, length, 1) : propagate(out, site.stage + 1, c, length, 1);
+    const auto logits = stage.residual ? finish_residual(site, out, c, length, 1)
+                                       : propagate(out, site.stage + 1, c, length, 1);
     sums.add(golden_batch, logits.front().defined() ? logits.front() : golden_batch, rule_);
   });
   *counts += sums.total();
