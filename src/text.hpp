@@ -54,4 +54,21 @@ inline std::string lower(std::string s) {
   return s;
 }
 
+// The line of a LibTorch or TorchScript message that says what failed: its last line that is not
+// part of a call stack ("frame #3: ...", "Exception raised from ...", the interpreter's
+// traceback lines), whitespace trimmed.
+inline std::string error_line(const std::string& message) {
+  std::vector<std::string> lines;
+  std::stringstream in(message);
+  for (std::string line; std::getline(in, line);) lines.push_back(trim(line));
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    const auto& line = *it;
+    if (line.empty() || line.rfind("frame #", 0) == 0 || line.rfind("Exception raised from", 0) == 0 ||
+        line.rfind("File \"", 0) == 0 || line == "~~~~" || line.find_first_not_of("~^ ") == std::string::npos)
+      continue;
+    return line;
+  }
+  return trim(message);
+}
+
 }  // namespace dnnfi::text

@@ -55,6 +55,9 @@ class CountSums {
  public:
   void add(const torch::Tensor& golden, const torch::Tensor& faulty, NonFiniteRule rule);
   Counts total() const;
+  // The totals of several faults' sums with one copy to the host (one wait for the device)
+  // instead of one each.
+  static std::vector<Counts> totals(const std::vector<CountSums>& sums);
 
  private:
   torch::Tensor sums_;  // masked, critical, non-finite images (int64, on the logits' device)

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "dnnfi/errors.hpp"
+#include "text.hpp"
 
 namespace dnnfi {
 
@@ -47,10 +48,9 @@ void check_model_fits(Model& model, const Dataset& data, const std::string& data
     torch::InferenceMode guard;
     logits = model.forward(model.prepare_input(data.images.narrow(0, 0, 1)));
   } catch (const std::exception& e) {
-    // TorchScript prints its whole call stack; the last line says what went wrong.
-    std::string why = e.what();
-    while (!why.empty() && why.back() == '\n') why.pop_back();
-    why = why.substr(why.find_last_of('\n') == std::string::npos ? 0 : why.find_last_of('\n') + 1);
+    // TorchScript prints its call stack, LibTorch its C++ frames: one line says what went wrong.
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    const auto why = text::error_line(c10_error ? c10_error->what_without_backtrace() : e.what());
     throw InputError(data_label + ": images of shape " + format_shape(data.images[0].sizes().vec()) +
                      " do not fit the model (" + why + ")");
   }

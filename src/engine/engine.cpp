@@ -3,17 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "engines.hpp"
+#include "text.hpp"
 
 namespace dnnfi {
-namespace {
-// TorchScript's messages run over several lines, the call stack first; the last says what failed.
-std::string last_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  const auto start = text.rfind('\n');
-  return start == std::string::npos ? text : text.substr(start + 1);
-}
-}  // namespace
-
 std::optional<EngineKind> parse_engine_kind(std::string_view text) {
   return value_named(kEngineKindNames, text);
 }
@@ -47,7 +39,7 @@ std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset
       why = e.what();
     }
     spdlog::warn("{}: the {} engine cannot run it ({}); using the naive engine (exact, slower)",
-                 model.info().name, to_string(kind), last_line(why));
+                 model.info().name, to_string(kind), text::error_line(why));
   }
   return make_naive_engine(model, data, options);
 }

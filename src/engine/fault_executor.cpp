@@ -235,7 +235,8 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
         sums[differing[first + i]].add(golden_batch, logits[i].defined() ? logits[i] : golden_batch, rule_);
     }
   });
-  for (std::size_t j = 0; j < live.size(); ++j) counts[live[j]] += sums[j].total();  // one host copy each
+  const auto totals = CountSums::totals(sums);  // one host copy for the run's faults
+  for (std::size_t j = 0; j < live.size(); ++j) counts[live[j]] += totals[j];
 }
 
 // The rest of a residual stage after its main child `site.child` produced `y` (k slices of

@@ -73,4 +73,17 @@ void CountSums::add(const torch::Tensor& golden, const torch::Tensor& faulty, No
 
 Counts CountSums::total() const { return sums_.defined() ? counts_of(sums_, injections_) : Counts{}; }
 
+std::vector<Counts> CountSums::totals(const std::vector<CountSums>& sums) {
+  std::vector<torch::Tensor> defined;
+  for (const auto& s : sums)
+    if (s.sums_.defined()) defined.push_back(s.sums_);
+  std::vector<Counts> out(sums.size());
+  if (defined.empty()) return out;
+  const auto host = torch::stack(defined).to(torch::kCPU);  // the one copy
+  std::int64_t row = 0;
+  for (std::size_t i = 0; i < sums.size(); ++i)
+    if (sums[i].sums_.defined()) out[i] = counts_of(host[row++], sums[i].injections_);
+  return out;
+}
+
 }  // namespace dnnfi

@@ -1,26 +1,43 @@
 #!/usr/bin/env bash
-# kill_campaign.sh DNNFI DIR [single|workers]: SIGKILL at 20 random moments of one campaign,
+# kill_campaign.sh DNNFI DIR [single|workers]: SIGKILL at 20 (workers: 10) random moments of one campaign,
 # resuming after each; the final file equals an uninterrupted run byte for byte. Half the kills
 # come at an exact row (DNNFI_TEST_SIGNAL_AFTER_ROWS), half after a random delay (mid-fault,
 # mid-write, or before the first row). `workers` kills a `--workers 2` campaign's whole process
 # group (parent and workers at once).
 set -u
 dnnfi=$1 dir=$2 mode=${3:-single}
-. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 killed=$PWD/killed.csv   # whole path: the processes of this test are found by it
 # Enough faults that 20 kills, each a few seconds into a run, never reach the end: half of the
-# kills give a run 1-4 s, in which a single process does 15-30 of these 256-image faults.
+# kills give a run 1-4 s, in which a single process does 20-60 of these 512-image faults. The
+# faults (spread over the shipped statistical list) come in a shuffled order: in list order the
+# last layers' faults, which cost a fraction of the first ones', would all come at the end, and
+# the last runs could finish before their kill.
 faults=600
-args=(run -n resnet20 -d cifar10 --sample $faults --images 256 -q)
+/usr/bin/python3 - "$here/../../fault_lists/resnet20-cifar10-seed38.csv" list.csv $faults <<'PY'
+import csv, random, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+n = int(sys.argv[3])
+picked = [rows[i * len(rows) // n] for i in range(n)]
+random.Random(20261204).shuffle(picked)
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["Injection", "Layer", "TensorIndex", "Bit"])
+    w.writerows([r["Injection"], r["Layer"], r["TensorIndex"], r["Bit"]] for r in picked)
+PY
+args=(run -n resnet20 -d cifar10 -f "$PWD/list.csv" --images 512 -q)
 "$dnnfi" "${args[@]}" --threads 2 -o clean.csv > /dev/null 2>&1 || fail "clean run"
 RANDOM=$((20261127 + ${#mode}))
 extra=(--threads 1)
 [ "$mode" = workers ] && extra=(--workers 2 --threads 1)
+kills=20
+[ "$mode" = workers ] && kills=10  # each start costs two processes' start-up: half as many
 
 # Rows kept so far: in the results file, or in the workers' parts.
 rows() { cat "$killed" "$killed".parts/*.csv 2> /dev/null | grep -vc '^Injection'; }
-for kill in $(seq 20); do
+for kill in $(seq $kills); do
   if [ $((kill % 2)) -eq 1 ] && [ "$mode" = single ]; then
     after=$((RANDOM % 3 + 1))
     DNNFI_TEST_SIGNAL_AFTER_ROWS=$after setsid "$dnnfi" "${args[@]}" "${extra[@]}" -o "$killed" > /dev/null 2>&1
@@ -47,4 +64,4 @@ for kill in $(seq 20); do
 done
 expect 0 "" "$dnnfi" "${args[@]}" "${extra[@]}" -o "$killed"
 same clean.csv killed.csv
-echo "PASS: 20 kills ($mode), resumed each time, identical to the clean run"
+echo "PASS: $kills kills ($mode), resumed each time, identical to the clean run"

@@ -93,3 +93,21 @@ TEST_CASE("counts summed batch by batch on the device equal the counts of the wh
   }
   CHECK(CountSums().total() == Counts{});
 }
+
+TEST_CASE("several faults' sums come to the host in one copy, each as its own total", "[classify]") {
+  torch::manual_seed(6);
+  const auto golden = torch::randn({40, 10});
+  std::vector<CountSums> sums(4);  // the third gets no batch: an empty total
+  for (std::size_t i = 0; i < sums.size(); ++i) {
+    if (i == 2) continue;
+    auto faulty = golden.clone();
+    faulty.narrow(0, 0, static_cast<std::int64_t>(5 * (i + 1))).add_(1.0f);
+    sums[i].add(golden.narrow(0, 0, 24), faulty.narrow(0, 0, 24), NonFiniteRule::kArgmax);
+    sums[i].add(golden.narrow(0, 24, 16), faulty.narrow(0, 24, 16), NonFiniteRule::kArgmax);
+  }
+  const auto totals = CountSums::totals(sums);
+  REQUIRE(totals.size() == 4);
+  for (std::size_t i = 0; i < sums.size(); ++i) CHECK(totals[i] == sums[i].total());
+  CHECK(totals[2] == Counts{});
+  CHECK(totals[3].masked == 40 - 20);
+}

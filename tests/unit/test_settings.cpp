@@ -1,8 +1,11 @@
 // Defaults and validation of the numbers every command shares.
+#include <torch/torch.h>
+
 #include <catch2/catch.hpp>
 
 #include "dnnfi/errors.hpp"
 #include "dnnfi/settings.hpp"
+#include "text.hpp"
 
 using namespace dnnfi;
 using Catch::Matchers::Equals;
@@ -67,4 +70,36 @@ TEST_CASE("memory sizes take K, M or G, plain numbers meaning MiB", "[settings]"
              Equals("--memory-limit '0' must be a positive size"));
   CHECK_THAT(usage_error([] { check_memory_limit(0); }),
              Equals("--memory-limit must be positive, got 0 bytes"));
+}
+
+TEST_CASE("a LibTorch error is told by its message line, not its call stack", "[settings]") {
+  try {
+    torch::conv2d(torch::zeros({1, 1, 8, 8}), torch::zeros({4, 3, 3, 3}));
+    FAIL("a conv of 1 channel with a 3-channel weight ran");
+  } catch (const c10::Error& e) {
+    const auto line = text::error_line(e.what());  // what() carries the C++ frames in this build
+    CHECK(line.rfind("frame #", 0) == std::string::npos);
+    CHECK_THAT(line, Catch::Matchers::Contains("channels"));
+  }
+  CHECK(
+      text::error_line("Traceback of TorchScript:\n  File \"x\", line 3\n    y = f(x)\n        ~ <--- HERE\n"
+                       "RuntimeError: shapes do not match\n") == "RuntimeError: shapes do not match");
+}
+
+TEST_CASE("a whole-number option is decimal digits in range, never a wrapped or rounded number",
+          "[settings]") {
+  CHECK(parse_count("--seed", "42") == 42);
+  CHECK(parse_count("--seed", "18446744073709551615") == UINT64_MAX);
+  CHECK_THAT(usage_error([] { parse_count("--seed", "-1"); }),
+             Equals("--seed must be a whole number at least 0, got '-1'"));
+  CHECK_THAT(usage_error([] { parse_count("--seed", "1e23"); }),
+             Equals("--seed must be a whole number at least 0, got '1e23'"));
+  CHECK_THAT(usage_error([] { parse_count("--seed", "18446744073709551616"); }),
+             Equals("--seed must be a whole number at least 0, got '18446744073709551616'"));
+  CHECK_THAT(usage_error([] { parse_count("--workers", "0", 1); }),
+             Equals("--workers must be at least 1, got 0"));
+  CHECK_THAT(usage_error([] { parse_count("--burst", "33", 1, 32); }),
+             Equals("--burst must be from 1 to 32, got 33"));
+  CHECK_THAT(usage_error([] { parse_count("--tasks", ""); }),
+             Equals("--tasks must be a whole number at least 0, got ''"));
 }
