@@ -20,7 +20,12 @@ matplotlib.rcParams["svg.hashsalt"] = "dnnfi"  # the same report gives the same 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-FIELD_COLOURS = {"sign": "#d62728", "exponent": "#1f77b4", "mantissa": "#2ca02c"}
+FIELD_COLOURS = {"sign": "#d62728", "exponent": "#1f77b4", "mantissa": "#2ca02c", "magnitude": "#9467bd"}
+
+
+def fields_of(report):
+    """The word format's fields, most significant first (reports of an older dnnfi: fp32's)."""
+    return report.get("field_names", ["sign", "exponent", "mantissa"])
 
 
 def pct(rate, digits=1):
@@ -65,19 +70,20 @@ def bit_chart(report):
     colours = [FIELD_COLOURS[b["field"]] for b in bits]
     ax.bar([b["bit"] for b in bits], [100 * r for r in rates], color=colours,
            yerr=[[100 * e for e in errors[0]], [100 * e for e in errors[1]]], ecolor="#333333", capsize=1.5)
-    ax.legend(handles=[Patch(color=colour, label=field) for field, colour in FIELD_COLOURS.items()], fontsize=8,
+    ax.legend(handles=[Patch(color=FIELD_COLOURS[field], label=field) for field in fields_of(report)], fontsize=8,
               loc="upper left")
-    ax.set_xlabel("bit (0 = least significant mantissa bit, 31 = sign)")
+    width = report.get("word_bits", 32)
+    ax.set_xlabel(f"bit of the {report.get('format', 'fp32')} word (0 = least significant, {width - 1} = sign)")
     ax.set_ylabel("critical-fault rate (%)")
     ax.set_ylim(0, 100)
-    ax.set_xticks(range(0, 32, 2))
+    ax.set_xticks(range(0, width, 2 if width > 8 else 1))
     ax.grid(axis="y", alpha=0.3)
     return svg(fig)
 
 
 def heat_map(report):
     rows = report["layer_fields"]
-    fields = ["sign", "exponent", "mantissa"]
+    fields = fields_of(report)
     values = [[next(f for f in row["fields"] if f["field"] == name) for name in fields] for row in rows]
     matrix = [[100 * v["critical_fault_rate"] if v["faults"] else float("nan") for v in row] for row in values]
     fig, ax = plt.subplots(figsize=(5, 0.28 * len(rows) + 1.2))
@@ -88,7 +94,7 @@ def heat_map(report):
                 rate = 100 * v["critical_fault_rate"]
                 ax.text(j, i, f"{rate:.0f}", ha="center", va="center", fontsize=7,
                         color="white" if rate > 60 else "black")
-    ax.set_xticks(range(3), fields)
+    ax.set_xticks(range(len(fields)), fields)
     ax.set_yticks(range(len(rows)), [r["layer"] for r in rows], fontsize=8)
     fig.colorbar(image, ax=ax, label="critical-fault rate (%)")
     return svg(fig)
@@ -166,7 +172,9 @@ def page(report):
         "<meta name='generator' content='dnnfi report'>",
         f"<title>dnnfi report: {html.escape(os.path.basename(o['source']))}</title><style>{STYLE}</style></head><body>",
         f"<h1>Fault-injection report</h1><p>{html.escape(o['source'])}: <span data-key='faults'>{o['faults']}</span> "
-        f"faults x {o['n_injections'] or 'varying'} images ({html.escape(models)}; NaN/Inf images: {html.escape(rules)}).</p>",
+        f"faults x {o['n_injections'] or 'varying'} images ({html.escape(models)}; NaN/Inf images: {html.escape(rules)}); "
+        f"faults in <span data-key='target'>{html.escape(o.get('target', 'weights'))}</span> stored as "
+        f"<span data-key='format'>{html.escape(o.get('format', 'fp32'))}</span>.</p>",
         f"<p class='big'>Critical-fault rate: <b data-key='critical_fault_rate'>{pct(o['critical_fault_rate'])}</b> "
         f"(<span data-key='critical_faults'>{o['critical_faults']}</span> of {o['faults']} faults corrupt the top-1 "
         f"class of at least one image; 99% Wilson interval {pct(o['ci99'][0])} &ndash; {pct(o['ci99'][1])}).</p>",

@@ -29,13 +29,21 @@ bool is_injectable_module(const torch::jit::Module& module) {
 // weights where no fault can reach them as floats: said, with what to do instead.
 void refuse_quantized(const torch::jit::Module& module, const std::string& name) {
   for (const auto& m : module.named_modules())
-    for (const auto& method : m.value.get_methods())
-      for (const auto* node : method.graph()->nodes())
-        if (std::string(node->kind().toQualString()).rfind("quantized::", 0) == 0)
-          throw InputError(name + ": a quantized TorchScript model (" + node->kind().toQualString() + " in " +
-                           (m.name.empty() ? std::string("forward") : m.name) +
-                           "); dnnfi faults float models: save the float model and give --format int8, which "
-                           "stores its weights as symmetric per-channel int8");
+    for (const auto& method : m.value.get_methods()) {
+      std::vector<torch::jit::Block*> blocks{method.graph()->block()};  // nested ifs and loops too
+      while (!blocks.empty()) {
+        auto* block = blocks.back();
+        blocks.pop_back();
+        for (auto* node : block->nodes()) {
+          if (std::string(node->kind().toQualString()).rfind("quantized::", 0) == 0)
+            throw InputError(name + ": a quantized TorchScript model (" + node->kind().toQualString() +
+                             " in " + (m.name.empty() ? std::string("the top module") : m.name) +
+                             "); dnnfi faults float models: save the float model and give --format int8, "
+                             "which stores its weights as symmetric per-channel int8");
+          for (auto* inner : node->blocks()) blocks.push_back(inner);
+        }
+      }
+    }
 }
 
 // Every injectable weight stored in `format`, in place: golden is then the stored model. int8
@@ -138,6 +146,7 @@ torch::jit::Module load_module(const std::filesystem::path& file, const torch::D
   try {
     auto module = torch::jit::load(file.string(), device);
     module.eval();
+    refuse_quantized(module, file.string());
     return module;
   } catch (const c10::Error& e) {
     throw ResourceError(file.string() + ": cannot be loaded as TorchScript (" + e.what_without_backtrace() +
@@ -149,7 +158,6 @@ torch::jit::Module load_module(const std::filesystem::path& file, const torch::D
 Model Model::load(const ModelFiles& files, const torch::Device& device, const Numerics& numerics,
                   bool channels_last, const FaultSpace& space) {
   auto module = load_module(files.torchscript, device);
-  refuse_quantized(module, files.torchscript.string());
   ModelInfo info = files.info.empty() ? discover_model_info(module, files.torchscript.stem().string())
                                       : read_model_info(files.info);
   // Run graphs as exported: no profiling-driven rewrites that could change kernels between

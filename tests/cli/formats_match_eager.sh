@@ -197,3 +197,29 @@ set -e
 [ "$status" -eq 3 ] && [[ $err =~ fp16\.csv:2:\ Bit\ 15\ is\ past\ the\ word\ of\ int8\ \(bits\ 0-7\) ]] ||
   { echo "FAIL: an fp16 list run as int8 exited $status: $err" >&2; exit 1; }
 echo "PASS: $err"
+# The report takes the format from the provenance: int8's fields, 8 bits, named on the page.
+"$dnnfi" report int8-naive.csv --json int8.json --html int8.html > int8-report.txt
+grep -q "faults in        weights stored as int8 (8 bits)" int8-report.txt || { cat int8-report.txt; echo "FAIL: report text" >&2; exit 1; }
+/usr/bin/python3 - <<'PY'
+import json
+r = json.load(open("int8.json"))
+assert (r["format"], r["word_bits"], r["field_names"]) == ("int8", 8, ["sign", "magnitude"]), r["field_names"]
+assert {b["field"] for b in r["bits"]} <= {"sign", "magnitude"} and max(b["bit"] for b in r["bits"]) == 7, r["bits"]
+page = open("int8.html").read()
+assert "<span data-key='format'>int8</span>" in page and "bit of the int8 word" in page
+print("PASS: the int8 report names its format, fields and bits")
+PY
+# A model already quantized (quantized::linear_dynamic) is refused, pointing to --format int8.
+/usr/bin/python3 - <<'PY'
+import torch
+model = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 10)),
+                                               {torch.nn.Linear}, dtype=torch.qint8)
+torch.jit.save(torch.jit.script(model), "quantized.pt")
+PY
+set +e
+err=$("$dnnfi" eval --model quantized.pt --data "$DNNFI_SHARED/data/cifar-10-batches-bin/test_batch.bin" --images 10 2>&1)
+status=$?
+set -e
+[ "$status" -eq 3 ] && [[ $err =~ quantized\.pt:\ a\ quantized\ TorchScript\ model\ \(quantized::.*--format\ int8 ]] ||
+  { echo "FAIL: a quantized model exited $status: $err" >&2; exit 1; }
+echo "PASS: $(echo "$err" | tail -1)"
