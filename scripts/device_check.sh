@@ -177,6 +177,21 @@ EOF
   return 0
 }
 
+# finish LABEL: the checks, the closing line, and the exit status (0: every step and check passed).
+finish() {
+  say ""
+  say "Checks"
+  local fails=0 c
+  for c in "${checks[@]}"; do
+    say "  $c"
+    case $c in FAIL*) fails=$((fails + 1)) ;; esac
+  done
+  say ""
+  say "$1: ${#steps[@]} steps, $failures failed or skipped; ${#checks[@]} checks, $fails failed; $((SECONDS)) s in all"
+  [ "$failures" -eq 0 ] && [ "$fails" -eq 0 ]
+  exit
+}
+
 say "dnnfi device check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) cores, budget ${budget}s"
 say "commit: $(git rev-parse --short HEAD 2> /dev/null || echo unknown)$(git status --porcelain 2> /dev/null | grep -q . && echo ' (with local changes)')"
 say "python: $python, $("$python" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(), "GPU available:", torch.cuda.is_available())' 2>&1 | tail -1)"
@@ -331,16 +346,7 @@ if [ "${MODE:-check}" = speed ]; then
     say "$(printf '%-12s %7s %-18s %12s %9s %8s %6s %9s' "$s" "${batch_of[$s]}" "${status[$s]:0:18}" "${rate[$s]:-}" \
       "${tflops[$s]:-}" "$pct" "${sm_util[$s]:-}" "$whole")"
   done
-  say ""
-  say "Checks"
-  fails=0
-  for c in "${checks[@]}"; do
-    say "  $c"
-    case $c in FAIL*) fails=$((fails + 1)) ;; esac
-  done
-  say "device speed check: ${#steps[@]} steps, $failures failed or skipped; ${#checks[@]} checks, $fails failed; $((SECONDS)) s in all"
-  [ "$failures" -eq 0 ] && [ "$fails" -eq 0 ]
-  exit
+  finish "device speed check"
 fi
 
 campaign naive41 120 41 --engine naive
@@ -401,13 +407,4 @@ if [ -n "${campaign_s[stacked41]:-}" ] && [ -n "${campaign_s[stacked300]:-}" ]; 
       per = (c2 - c1) / (300 - 41); fixed = w1 - 41 * per
       printf "stacked, from its 41- and 300-fault runs: %.1f ms per fault alone, %.1f s fixed; whole list %.2f h", 1000 * per, fixed, (fixed + per * l) / 3600 }')"
 fi
-say ""
-say "Checks"
-fails=0
-for c in "${checks[@]}"; do
-  say "  $c"
-  case $c in FAIL*) fails=$((fails + 1)) ;; esac
-done
-say ""
-say "device check: ${#steps[@]} steps, $failures failed or skipped; ${#checks[@]} checks, $fails failed; $((SECONDS)) s in all"
-[ "$failures" -eq 0 ] && [ "$fails" -eq 0 ]
+finish "device check"

@@ -49,7 +49,9 @@ class BitMask {
 // IEEE-754 binary32 word of a float and back.
 std::uint32_t float_bits(float value);
 float bits_float(std::uint32_t bits);
-// The stored value after the fault: every bit of `mask` flipped, cleared or set.
+// A word after the fault: every bit of `mask` flipped, cleared or set.
+std::uint32_t apply_fault(std::uint32_t word, BitMask mask, FaultModel model);
+// The stored value after the fault: its binary32 word faulted.
 float apply_fault(float value, BitMask mask, FaultModel model);
 
 // One injectable layer: a conv or linear module whose `weight` parameter is faulted.

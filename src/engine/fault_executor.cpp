@@ -96,15 +96,29 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
 
 // An activation fault restarts from the layer's cached golden output with its element faulted in
 // every image: no conv of the faulty layer runs. A batch whose element the fault leaves as it
-// was (a stuck-at bit already at its value) is masked there.
+// was (a stuck-at bit already at its value) is masked there. At the first cached stage after the
+// fault (the block's output; after a plain layer, the next cached stage input) each image is
+// compared with golden on its own: many are equal there (a ReLU drops the change) and masked.
+// The rest are gathered across batches into batches of the length they came from, as far as an
+// image's activations do not depend on its place in the batch (checked: true of convolutions on
+// the CPU, not of a BLAS matmul, which computes its last rows with another kernel); from there
+// on each goes back to its place in its own batch, among golden activations.
 void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& site, Counts* counts) {
   const auto& golden = cache_.logits();
   const auto& stage = plan_[site.stage];
+  std::size_t at = site.stage + 1;  // where images are compared one by one
+  if (!stage.residual) do
+      ++at;
+    while (at < plan_.size() && !plan_[at].input_cached);
+  at = std::min(at, plan_.size());
   CountSums sums;
+  std::map<std::int64_t, Gathered> gathered;  // by the length of the batches they came from
+  std::vector<GoneBack> back;                 // per batch
   std::size_t b = 0;
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     const auto golden_batch = golden.narrow(0, offset, length);
     const auto& c = cache_.batches()[b++];
+    back.emplace_back();
     const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
     const auto out = fault_activation(golden_out, fault.index, fault.bits, fault.model);
     if (bit_equal(out, golden_out)) {
@@ -112,11 +126,124 @@ void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& sit
       sums.add(golden_batch, golden_batch, rule_);
       return;
     }
-    const auto logits = stage.residual ? finish_residual(site, out, c, length, 1)
-                                       : propagate(out, site.stage + 1, c, length, 1);
-    sums.add(golden_batch, logits.front().defined() ? logits.front() : golden_batch, rule_);
+    const std::size_t until = at < plan_.size() ? gathered_until(at, length, c) : at;
+    if (until == at) {  // the batch goes on whole
+      const auto logits = stage.residual ? finish_residual(site, out, c, length, 1)
+                                         : propagate(out, site.stage + 1, c, length, 1);
+      sums.add(golden_batch, logits.front().defined() ? logits.front() : golden_batch, rule_);
+      return;
+    }
+    auto x = stage.residual ? finish_block(site, out, c, length, 1) : out;
+    x = run_stages(site.stage + 1, at, x, false);
+    const auto same = images_equal(x, c.stage_in[at]);
+    const auto differ = same.logical_not().nonzero().flatten();
+    const std::int64_t n = differ.size(0);
+    if (n < length) {
+      const auto masked = golden_batch.index_select(0, same.nonzero().flatten());
+      sums.add(masked, masked, rule_);
+      images_masked_early_ += length - n;
+    }
+    if (n == 0) {
+      ++early_exits_;
+      return;
+    }
+    back.back().rows = differ;
+    back.back().stage = until;
+    auto& g = gathered[length];
+    g.until = until;
+    g.input.push_back(select_images(x, differ));
+    g.image.push_back(differ + offset);
+    g.rows += n;
+    if (g.rows >= length) run_gathered(g, at, length, false, back, sums);
+  });
+  for (auto& [length, g] : gathered) run_gathered(g, at, length, true, back, sums);
+  b = 0;
+  for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
+    auto& gone = back[b++];
+    if (!gone.input.defined()) return;
+    const auto logits = run_stages(gone.stage, plan_.size(), gone.input, false);
+    sums.add(golden.narrow(0, offset, length).index_select(0, gone.rows), logits.index_select(0, gone.rows),
+             rule_);
   });
   *counts += sums.total();
+}
+
+// Runs the gathered images from stage `from` to g.until in batches of `length`, the last one
+// (`last`: every batch is done) padded with copies of its first image. Images that reach the
+// logits are counted; the others go back to their batches. What does not fill a batch waits.
+void FaultExecutor::run_gathered(Gathered& g, std::size_t from, std::int64_t length, bool last,
+                                 std::vector<GoneBack>& back, CountSums& sums) {
+  if (g.rows == 0) return;
+  auto input = torch::cat(g.input);
+  auto image = torch::cat(g.image);
+  const auto format = g.input.front().suggest_memory_format();
+  while (input.size(0) >= length || (last && input.size(0) > 0)) {
+    const std::int64_t n = std::min(length, input.size(0));
+    auto index = torch::zeros({length}, image.options());
+    index.narrow(0, 0, n).copy_(torch::arange(n, image.options()));
+    const auto out =
+        run_stages(from, g.until, select_images(input, index).contiguous(format), true).narrow(0, 0, n);
+    const auto images = image.narrow(0, 0, n);
+    if (g.until == plan_.size()) {
+      sums.add(cache_.logits().index_select(0, images), out, rule_);
+    } else {
+      // Back to their batches: batch i / batch_, row i % batch_ of image i of the chunk.
+      const auto where = images.to(torch::kCPU);
+      const auto* i = where.data_ptr<std::int64_t>();
+      for (std::int64_t k = 0; k < n;) {
+        const auto batch = i[k] / batch_;
+        std::int64_t end = k;
+        while (end < n && i[end] / batch_ == batch) ++end;
+        auto& gone = back[static_cast<std::size_t>(batch)];
+        if (!gone.input.defined())
+          gone.input = cache_.batches()[static_cast<std::size_t>(batch)].stage_in[g.until].clone();
+        gone.input.index_copy_(0, images.narrow(0, k, end - k) - batch * batch_, out.narrow(0, k, end - k));
+        k = end;
+      }
+    }
+    input = input.narrow(0, n, input.size(0) - n);
+    image = image.narrow(0, n, image.size(0) - n);
+  }
+  g.input = {input};
+  g.image = {image};
+  g.rows = input.size(0);
+}
+
+// Stages [from, to) on x; `gathered`: x holds images of several batches (perturbed in tests).
+torch::Tensor FaultExecutor::run_stages(std::size_t from, std::size_t to, torch::Tensor x, bool gathered) {
+  for (std::size_t s = from; s < to; ++s) {
+    x = plan_.run_stage(s, x);
+    executed_macs_ += plan_.stage_macs(s) * static_cast<double>(x.size(0));
+  }
+  return gathered && perturbation.gather ? perturbed(x) : x;
+}
+
+// The stage up to which an image's activations from stage `from` on do not depend on its place
+// in a batch of `length` (at a cached stage input, or the end): this batch's golden input at
+// `from` in reverse order gives the golden activations in reverse order, stage by stage.
+// Checked once per stage and batch length; `from` itself: gathering does not pay.
+std::size_t FaultExecutor::gathered_until(std::size_t from, std::int64_t length, const BatchCache& c) {
+  const auto key = std::make_pair(from, length);
+  if (auto it = gathered_until_.find(key); it != gathered_until_.end()) return it->second;
+  const auto x = c.stage_in[from];
+  const auto reverse =
+      torch::arange(length - 1, -1, -1, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  auto alone = x;
+  auto reversed = select_images(x, reverse);
+  std::size_t until = from;
+  for (std::size_t s = from; s < plan_.size(); ++s) {
+    alone = plan_.run_stage(s, alone);
+    reversed = plan_.run_stage(s, reversed);
+    if (perturbation.gather) reversed = perturbed(reversed);
+    if (!bit_equal(select_images(reversed, reverse), alone)) break;
+    if (s + 1 == plan_.size() || plan_[s + 1].input_cached) until = s + 1;
+  }
+  if (until < plan_.size() && length > 1)
+    spdlog::debug(
+        "staged engine: images of a batch of {} compute differently in another place from stage {} on{}",
+        length, until < plan_.size() ? plan_[until].prefix : "", until == from ? "; not gathered" : "");
+  gathered_until_.emplace(key, until);
+  return until;
 }
 
 torch::Tensor FaultExecutor::splice_conv(const std::string& layer, const torch::Tensor& input,
@@ -240,10 +367,9 @@ void FaultExecutor::evaluate_spliced(const Fault* faults, const std::vector<std:
 }
 
 // The rest of a residual stage after its main child `site.child` produced `y` (k slices of
-// `length` images), then the stages after it.
-std::vector<torch::Tensor> FaultExecutor::finish_residual(const FaultSite& site, torch::Tensor y,
-                                                          const BatchCache& c, std::int64_t length,
-                                                          std::size_t k) {
+// `length` images): the stage's output.
+torch::Tensor FaultExecutor::finish_block(const FaultSite& site, torch::Tensor y, const BatchCache& c,
+                                          std::int64_t length, std::size_t k) {
   auto& body = *plan_[site.stage].residual;
   for (std::size_t j = site.child + 1; j < body.main.size(); ++j) {
     y = run_stacked(body.main[j], y, k, length, c);
@@ -251,8 +377,14 @@ std::vector<torch::Tensor> FaultExecutor::finish_residual(const FaultSite& site,
   }
   auto shortcut = body.shortcut(c.stage_in[site.stage]);  // golden: the same for every slice
   if (k > 1) shortcut = stack_copies(shortcut, k);
-  const auto out = run_stacked(body.post, y + shortcut, k, length, c);
-  return propagate(out, site.stage + 1, c, length, k);
+  return run_stacked(body.post, y + shortcut, k, length, c);
+}
+
+// finish_block, then the stages after it.
+std::vector<torch::Tensor> FaultExecutor::finish_residual(const FaultSite& site, torch::Tensor y,
+                                                          const BatchCache& c, std::int64_t length,
+                                                          std::size_t k) {
+  return propagate(finish_block(site, std::move(y), c, length, k), site.stage + 1, c, length, k);
 }
 
 // Faulty logits of each of the k slices of `x` (`length` images each), the input of stage

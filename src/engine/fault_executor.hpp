@@ -21,7 +21,12 @@
 //    run the full conv, as golden did, and take its whole output (one log line);
 //  - the stack, per stack size and batch length: every step a stack runs must give each slice
 //    the bits it gets alone; where it does not, slices run one by one (one log line);
-//  - restarts and early exits: GoldenCache::check_restarts, before the campaign.
+//  - restarts and early exits: GoldenCache::check_restarts, before the campaign;
+//  - gathering (activation faults): a fault's images that still differ from golden at the first
+//    cached stage after the fault are gathered across batches into batches of the length they
+//    came from, so an image's activations must not depend on its place in the batch. Checked
+//    per stage and batch length on golden activations in reverse order: images are gathered up
+//    to the first stage that fails (a matmul's last rows), then go back to their places.
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -46,6 +51,7 @@ namespace dnnfi {
 struct ShortcutPerturbation {
   bool splice = false;  // the few-channel conv's output
   bool stack = false;   // every step run on a stack of more than one fault
+  bool gather = false;  // the logits of images gathered from several batches
 };
 void perturb_shortcuts_for_testing(const ShortcutPerturbation& perturbation);
 
@@ -70,6 +76,8 @@ class FaultExecutor {
 
   double executed_macs() const { return executed_macs_; }
   std::int64_t early_exits() const { return early_exits_; }
+  // Images of activation faults found equal to golden on their own, their batch going on.
+  std::int64_t images_masked_early() const { return images_masked_early_; }
   // Layers whose splice failed its check: their faults run the full conv.
   const std::set<std::string>& full_conv_layers() const { return full_conv_layers_; }
 
@@ -81,6 +89,24 @@ class FaultExecutor {
   void evaluate_activation(const Fault& fault, const FaultSite& site, Counts* counts);
   void evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
                         const std::vector<float>& faulty, const FaultSite& site, Counts* counts);
+  // Images of one fault that still differ from golden at one stage, gathered from batches of one
+  // length to go on together as far as `until`.
+  struct Gathered {
+    std::size_t until = 0;
+    std::vector<torch::Tensor> input, image;  // activations, and the images' places in the chunk
+    std::int64_t rows = 0;
+  };
+  // One batch's images gone back to it at `stage` among golden activations (`rows`).
+  struct GoneBack {
+    torch::Tensor input, rows;
+    std::size_t stage = 0;
+  };
+  void run_gathered(Gathered& g, std::size_t from, std::int64_t length, bool last,
+                    std::vector<GoneBack>& back, CountSums& sums);
+  torch::Tensor run_stages(std::size_t from, std::size_t to, torch::Tensor x, bool gathered);
+  std::size_t gathered_until(std::size_t from, std::int64_t length, const BatchCache& c);
+  torch::Tensor finish_block(const FaultSite& site, torch::Tensor y, const BatchCache& c, std::int64_t length,
+                             std::size_t k);
   std::vector<torch::Tensor> finish_residual(const FaultSite& site, torch::Tensor y, const BatchCache& c,
                                              std::int64_t length, std::size_t k);
   std::vector<torch::Tensor> propagate(torch::Tensor x, std::size_t next, const BatchCache& c,
@@ -103,8 +129,10 @@ class FaultExecutor {
   std::map<std::pair<std::size_t, std::int64_t>, bool> stack_verified_;  // by faults, images per slice
   std::set<std::tuple<std::string, std::size_t, std::int64_t>> splice_verified_;  // layer, channels, images
   std::set<std::string> full_conv_layers_;
+  std::map<std::pair<std::size_t, std::int64_t>, std::size_t> gathered_until_;  // by stage, images
   double executed_macs_ = 0;
   std::int64_t early_exits_ = 0;
+  std::int64_t images_masked_early_ = 0;
 };
 
 }  // namespace dnnfi

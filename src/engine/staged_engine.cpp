@@ -49,9 +49,13 @@ class StagedEngine final : public Engine, private ChunkedWork {
     torch::InferenceMode inference;
     run_schedule(faults, *this, done, stop_, limits_);
     // What the shortcuts saved, for benchmarks: faults no inference was needed for (their word
-    // unchanged as the numerics see it) and batches that left early, equal to golden.
-    spdlog::info("{} engine: {} of {} faults needed no inference; {} batches masked early", to_string(kind_),
-                 free_faults_, asked_, executor_.early_exits());
+    // unchanged as the numerics see it) and batches (activation faults: images) that left early,
+    // equal to golden.
+    spdlog::info("{} engine: {} of {} faults needed no inference; {} batches masked early{}",
+                 to_string(kind_), free_faults_, asked_, executor_.early_exits(),
+                 executor_.images_masked_early() > 0
+                     ? fmt::format("; {} more images masked early", executor_.images_masked_early())
+                     : std::string());
     if (const auto& layers = executor_.full_conv_layers(); !layers.empty())
       spdlog::debug("staged engine: full convs instead of splices in {}", fmt::join(layers, ", "));
   }

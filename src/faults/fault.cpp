@@ -39,20 +39,20 @@ float bits_float(std::uint32_t bits) {
   return value;
 }
 
-float apply_fault(float value, BitMask mask, FaultModel model) {
-  std::uint32_t bits = float_bits(value);
+std::uint32_t apply_fault(std::uint32_t word, BitMask mask, FaultModel model) {
   switch (model) {
     case FaultModel::kBitFlip:
-      bits ^= mask.word();
-      break;
+      return word ^ mask.word();
     case FaultModel::kStuckAt0:
-      bits &= ~mask.word();
-      break;
+      return word & ~mask.word();
     case FaultModel::kStuckAt1:
-      bits |= mask.word();
-      break;
+      return word | mask.word();
   }
-  return bits_float(bits);
+  return word;
+}
+
+float apply_fault(float value, BitMask mask, FaultModel model) {
+  return bits_float(apply_fault(float_bits(value), mask, model));
 }
 
 std::int64_t Layer::numel() const {

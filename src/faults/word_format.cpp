@@ -119,18 +119,7 @@ float decode(WordFormat format, std::uint32_t word, float scale) {
 
 float apply_fault(WordFormat format, float stored, BitMask mask, FaultModel model, float scale) {
   if (format == WordFormat::kFp32) return apply_fault(stored, mask, model);
-  std::uint32_t word = encode(format, stored, scale);
-  switch (model) {
-    case FaultModel::kBitFlip:
-      word ^= mask.word();
-      break;
-    case FaultModel::kStuckAt0:
-      word &= ~mask.word();
-      break;
-    case FaultModel::kStuckAt1:
-      word |= mask.word();
-      break;
-  }
+  const auto word = apply_fault(encode(format, stored, scale), mask, model);
   return decode(format, word & all_bits(format).word(), scale);
 }
 
