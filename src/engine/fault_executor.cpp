@@ -102,7 +102,9 @@ void FaultExecutor::evaluate_whole_stage(const Fault& fault, const FaultSite& si
 // The rest are gathered across batches into batches of the length they came from, as far as an
 // image's activations do not depend on its place in the batch (checked: true of convolutions on
 // the CPU, not of a BLAS matmul, which computes its last rows with another kernel); from there
-// on each goes back to its place in its own batch, among golden activations.
+// on each goes back to its place in its own batch, among golden activations. While the change
+// covers part of the feature maps (a 3x3 conv widens it by a pixel a side), stages run on
+// windows around it (rest_window, run_gathered).
 void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& site, Counts* counts) {
   const auto& golden = cache_.logits();
   const auto& stage = plan_[site.stage];
@@ -119,23 +121,34 @@ void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& sit
     const auto golden_batch = golden.narrow(0, offset, length);
     const auto& c = cache_.batches()[b++];
     back.emplace_back();
-    const auto& golden_out = stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
-    const auto out = fault_activation(golden_out, fault.index, fault.bits, fault.model);
-    if (bit_equal(out, golden_out)) {
-      ++early_exits_;
-      sums.add(golden_batch, golden_batch, rule_);
-      return;
+    // Gathered as feature maps only (a window of them, or whole maps).
+    const std::size_t until =
+        at < plan_.size() && c.stage_in[at].dim() == 4 ? gathered_until(at, length, c) : at;
+    // The fault's activations at stage `at`: their window `window` (`cropped`), or whole.
+    torch::Tensor x;
+    std::optional<Rect> window;
+    if (until > at && stage.residual) window = rest_window(site, fault, c, &x);
+    const bool cropped = window.has_value();
+    if (!cropped) {
+      const auto& golden_out =
+          stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
+      const auto out = fault_activation(golden_out, fault.index, fault.bits, fault.model);
+      if (bit_equal(out, golden_out)) {
+        ++early_exits_;
+        sums.add(golden_batch, golden_batch, rule_);
+        return;
+      }
+      if (until == at) {  // the batch goes on whole
+        const auto logits = stage.residual ? finish_residual(site, out, c, length, 1)
+                                           : propagate(out, site.stage + 1, c, length, 1);
+        sums.add(golden_batch, logits.front().defined() ? logits.front() : golden_batch, rule_);
+        return;
+      }
+      x = stage.residual ? finish_block(site, out, c, length, 1) : out;
+      x = run_stages(site.stage + 1, at, x);
     }
-    const std::size_t until = at < plan_.size() ? gathered_until(at, length, c) : at;
-    if (until == at) {  // the batch goes on whole
-      const auto logits = stage.residual ? finish_residual(site, out, c, length, 1)
-                                         : propagate(out, site.stage + 1, c, length, 1);
-      sums.add(golden_batch, logits.front().defined() ? logits.front() : golden_batch, rule_);
-      return;
-    }
-    auto x = stage.residual ? finish_block(site, out, c, length, 1) : out;
-    x = run_stages(site.stage + 1, at, x, false);
-    const auto same = images_equal(x, c.stage_in[at]);
+    const auto& golden_x = c.stage_in[at];
+    const auto same = images_equal(x, cropped ? window->of(golden_x) : golden_x);
     const auto differ = same.logical_not().nonzero().flatten();
     const std::int64_t n = differ.size(0);
     if (n < length) {
@@ -151,8 +164,14 @@ void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& sit
     back.back().stage = until;
     auto& g = gathered[length];
     g.until = until;
-    g.input.push_back(select_images(x, differ));
-    g.image.push_back(differ + offset);
+    if (!g.sample) g.sample = &c;
+    Part part;
+    const auto where = (differ + offset).to(torch::kCPU);
+    part.image.assign(where.data_ptr<std::int64_t>(), where.data_ptr<std::int64_t>() + n);
+    if (!cropped) window = differing_pixels(x, golden_x);
+    part.rect = *window;  // n > 0: some pixel differs
+    part.patch = select_images(cropped ? x : part.rect.of(x), differ);
+    g.parts.push_back(std::move(part));
     g.rows += n;
     if (g.rows >= length) run_gathered(g, at, length, false, back, sums);
   });
@@ -161,7 +180,7 @@ void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& sit
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     auto& gone = back[b++];
     if (!gone.input.defined()) return;
-    const auto logits = run_stages(gone.stage, plan_.size(), gone.input, false);
+    const auto logits = run_stages(gone.stage, plan_.size(), gone.input);
     sums.add(golden.narrow(0, offset, length).index_select(0, gone.rows), logits.index_select(0, gone.rows),
              rule_);
   });
@@ -171,51 +190,236 @@ void FaultExecutor::evaluate_activation(const Fault& fault, const FaultSite& sit
 // Runs the gathered images from stage `from` to g.until in batches of `length`, the last one
 // (`last`: every batch is done) padded with copies of its first image. Images that reach the
 // logits are counted; the others go back to their batches. What does not fill a batch waits.
+// Each stage runs on the window of its input that the changed outputs read, golden around the
+// changed part, as long as that window is smaller than the map and checked; then on whole maps.
 void FaultExecutor::run_gathered(Gathered& g, std::size_t from, std::int64_t length, bool last,
                                  std::vector<GoneBack>& back, CountSums& sums) {
-  if (g.rows == 0) return;
-  auto input = torch::cat(g.input);
-  auto image = torch::cat(g.image);
-  const auto format = g.input.front().suggest_memory_format();
-  while (input.size(0) >= length || (last && input.size(0) > 0)) {
-    const std::int64_t n = std::min(length, input.size(0));
-    auto index = torch::zeros({length}, image.options());
-    index.narrow(0, 0, n).copy_(torch::arange(n, image.options()));
-    const auto out =
-        run_stages(from, g.until, select_images(input, index).contiguous(format), true).narrow(0, 0, n);
-    const auto images = image.narrow(0, 0, n);
+  while (g.rows >= length || (last && g.rows > 0)) {
+    std::vector<Part> parts;  // this batch's, in row order
+    std::vector<std::int64_t> images;
+    while (static_cast<std::int64_t>(images.size()) < length && !g.parts.empty()) {
+      auto& p = g.parts.front();
+      const auto want = static_cast<std::size_t>(length) - images.size();
+      if (p.image.size() <= want) {
+        parts.push_back(std::move(p));
+        g.parts.pop_front();
+      } else {
+        const auto k = static_cast<std::int64_t>(want);
+        Part head{{p.image.begin(), p.image.begin() + k}, p.patch.narrow(0, 0, k), p.rect};
+        p.image.erase(p.image.begin(), p.image.begin() + k);
+        p.patch = p.patch.narrow(0, k, p.patch.size(0) - k);
+        parts.push_back(std::move(head));
+      }
+      images.insert(images.end(), parts.back().image.begin(), parts.back().image.end());
+    }
+    const auto n = static_cast<std::int64_t>(images.size());
+    g.rows -= n;
+    images.resize(static_cast<std::size_t>(length), images.front());  // padding: copies of the first
+
+    bool whole = false;
+    Rect rect = parts.front().rect;
+    for (const auto& p : parts) rect = rect.united(p.rect);
+    torch::Tensor x;  // after the first stage: whole activations, or `rect` of them (golden outside)
+    // Golden window w of stage s with the changed activations laid on it.
+    const auto assemble = [&](std::size_t s, const Rect& w) {
+      auto in = golden_window(s, images, w);
+      const auto lay = [&](torch::Tensor rows, const Rect& r, const torch::Tensor& patch) {
+        rows.narrow(2, r.y0 - w.y0, r.height()).narrow(3, r.x0 - w.x0, r.width()).copy_(patch);
+      };
+      if (x.defined()) {
+        lay(in, rect, x);
+      } else {
+        std::int64_t row = 0;
+        for (const auto& p : parts) {
+          const auto k = static_cast<std::int64_t>(p.image.size());
+          lay(in.narrow(0, row, k), p.rect, p.patch);
+          row += k;
+        }
+      }
+      return in;
+    };
+    for (std::size_t s = from; s < g.until; ++s) {
+      if (!whole) {
+        const Rect map = Rect::whole(g.sample->stage_in[s]);
+        if (const auto* f = footprint(s)) {
+          const auto out = f->affected(rect);
+          const auto w = f->needed(out);
+          if (out.area() > 0 && w.area() > 0 && w != map && window_verified(s, w, out, *g.sample)) {
+            const auto y = plan_.run_stage(s, assemble(s, w));
+            const auto in_y = out.within(w, f->stride_y(), f->stride_x());
+            x = perturbation.window ? perturbed(in_y.of(y))
+                                    : in_y.of(y).contiguous(y.suggest_memory_format());
+            rect = out;
+            const auto out_map = Rect::whole(g.sample->stage_in[s + 1]);
+            executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length) *
+                              static_cast<double>(y.size(2) * y.size(3)) /
+                              static_cast<double>(out_map.area());
+            continue;
+          }
+        }
+        x = assemble(s, map);
+        whole = true;
+      }
+      x = plan_.run_stage(s, x);
+      executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
+    }
+    if (perturbation.gather) x = perturbed(x);
     if (g.until == plan_.size()) {
-      sums.add(cache_.logits().index_select(0, images), out, rule_);
+      const auto index =
+          torch::tensor(std::vector<std::int64_t>(images.begin(), images.begin() + n), torch::kLong);
+      sums.add(cache_.logits().index_select(0, index.to(x.device())), x.narrow(0, 0, n), rule_);
     } else {
       // Back to their batches: batch i / batch_, row i % batch_ of image i of the chunk.
-      const auto where = images.to(torch::kCPU);
-      const auto* i = where.data_ptr<std::int64_t>();
       for (std::int64_t k = 0; k < n;) {
-        const auto batch = i[k] / batch_;
+        const auto batch = images[static_cast<std::size_t>(k)] / batch_;
         std::int64_t end = k;
-        while (end < n && i[end] / batch_ == batch) ++end;
+        std::vector<std::int64_t> rows;
+        while (end < n && images[static_cast<std::size_t>(end)] / batch_ == batch)
+          rows.push_back(images[static_cast<std::size_t>(end++)] - batch * batch_);
         auto& gone = back[static_cast<std::size_t>(batch)];
         if (!gone.input.defined())
           gone.input = cache_.batches()[static_cast<std::size_t>(batch)].stage_in[g.until].clone();
-        gone.input.index_copy_(0, images.narrow(0, k, end - k) - batch * batch_, out.narrow(0, k, end - k));
+        const auto index = torch::tensor(rows, torch::kLong).to(x.device());
+        auto target = whole ? gone.input : rect.of(gone.input);
+        target.index_copy_(0, index, x.narrow(0, k, end - k));
         k = end;
       }
     }
-    input = input.narrow(0, n, input.size(0) - n);
-    image = image.narrow(0, n, image.size(0) - n);
   }
-  g.input = {input};
-  g.image = {image};
-  g.rows = input.size(0);
 }
 
-// Stages [from, to) on x; `gathered`: x holds images of several batches (perturbed in tests).
-torch::Tensor FaultExecutor::run_stages(std::size_t from, std::size_t to, torch::Tensor x, bool gathered) {
+// Stages [from, to) on x.
+torch::Tensor FaultExecutor::run_stages(std::size_t from, std::size_t to, torch::Tensor x) {
   for (std::size_t s = from; s < to; ++s) {
     x = plan_.run_stage(s, x);
     executed_macs_ += plan_.stage_macs(s) * static_cast<double>(x.size(0));
   }
-  return gathered && perturbation.gather ? perturbed(x) : x;
+  return x;
+}
+
+torch::Tensor FaultExecutor::golden_window(std::size_t s, const std::vector<std::int64_t>& images,
+                                           const Rect& w) {
+  std::vector<torch::Tensor> pieces;
+  for (std::size_t k = 0; k < images.size();) {
+    const auto batch = images[k] / batch_;
+    std::vector<std::int64_t> rows;
+    while (k < images.size() && images[k] / batch_ == batch) rows.push_back(images[k++] - batch * batch_);
+    const auto& golden = cache_.batches()[static_cast<std::size_t>(batch)].stage_in[s];
+    pieces.push_back(select_images(w.of(golden), torch::tensor(rows, torch::kLong).to(golden.device())));
+  }
+  const auto format = cache_.batches().front().stage_in[s].suggest_memory_format();
+  return (pieces.size() == 1 ? pieces.front() : torch::cat(pieces)).contiguous(format);
+}
+
+const Footprint* FaultExecutor::footprint(std::size_t s) {
+  if (footprints_.size() < plan_.size()) footprints_.resize(plan_.size());
+  auto& known = footprints_[s];
+  if (!known) {
+    known.emplace();
+    const auto& first = cache_.batches().front();
+    if (s + 1 < plan_.size() && plan_[s].input_cached && plan_[s + 1].input_cached &&
+        first.stage_in[s].dim() == 4) {
+      const auto image =
+          first.stage_in[s].narrow(0, 0, 1).contiguous(first.stage_in[s].suggest_memory_format());
+      *known = Footprint::measure([this, s](const torch::Tensor& x) { return plan_.run_stage(s, x); }, image);
+    }
+  }
+  return *known ? &**known : nullptr;
+}
+
+bool FaultExecutor::window_verified(std::size_t s, const Rect& w, const Rect& out, const BatchCache& c) {
+  const auto& golden = c.stage_in[s];
+  const auto key = std::make_tuple(s, std::size_t{0}, w.height(), w.width(), golden.size(0));
+  if (auto it = window_verified_.find(key); it != window_verified_.end()) return it->second;
+  const auto* f = footprint(s);
+  auto y = plan_.run_stage(s, w.of(golden).contiguous(golden.suggest_memory_format()));
+  if (perturbation.window) y = perturbed(y);
+  const auto in_y = out.within(w, f->stride_y(), f->stride_x());
+  const bool same = y.dim() == 4 && in_y.y0 >= 0 && in_y.x0 >= 0 && in_y.y1 <= y.size(2) &&
+                    in_y.x1 <= y.size(3) && bit_equal(in_y.of(y), out.of(c.stage_in[s + 1]));
+  if (!same)
+    spdlog::debug(
+        "staged engine: stage {} on a {}x{} window of {} images differs from the full stage; whole maps",
+        plan_[s].prefix, w.height(), w.width(), golden.size(0));
+  window_verified_.emplace(key, same);
+  return same;
+}
+
+// The rest of residual stage site.stage after its main child site.child, on y (that child's
+// output, or a window of it) with the stage's golden shortcut output (whole maps), taken from
+// (oy, ox) on; undefined when the window's output does not fit the maps.
+torch::Tensor FaultExecutor::rest_of_block(const FaultSite& site, torch::Tensor y,
+                                           const torch::Tensor& shortcut, std::int64_t oy, std::int64_t ox) {
+  auto& body = *plan_[site.stage].residual;
+  for (std::size_t j = site.child + 1; j < body.main.size(); ++j) y = body.main[j](y);
+  if (y.dim() != 4 || shortcut.dim() != 4 || oy + y.size(2) > shortcut.size(2) ||
+      ox + y.size(3) > shortcut.size(3))
+    return {};
+  return body.post(y + shortcut.narrow(2, oy, y.size(2)).narrow(3, ox, y.size(3)));
+}
+
+// An activation fault of a residual stage's main child on a window: the rest of the stage runs
+// on the window of the child's golden output around the faulted element that the changed
+// outputs read, golden around it. Gives the stage's output in the returned window (in *x, every
+// image of this batch); nullopt where no window is smaller than the map or the check fails.
+std::optional<Rect> FaultExecutor::rest_window(const FaultSite& site, const Fault& fault, const BatchCache& c,
+                                               torch::Tensor* x) {
+  const auto& golden_out = c.conv_out[site.stage][site.child];
+  if (golden_out.dim() != 4 || fault.index.size() != 3) return std::nullopt;
+  auto& body = *plan_[site.stage].residual;
+  const auto key = std::make_pair(site.stage, site.child);
+  auto known = rest_footprints_.find(key);
+  if (known == rest_footprints_.end()) {
+    const auto& first = cache_.batches().front();
+    const auto shortcut = body.shortcut(first.stage_in[site.stage].narrow(0, 0, 1));
+    const auto& child_out = first.conv_out[site.stage][site.child];
+    const auto image = child_out.narrow(0, 0, 1).contiguous(child_out.suggest_memory_format());
+    known =
+        rest_footprints_
+            .emplace(key, Footprint::measure(
+                              [&](const torch::Tensor& y) { return rest_of_block(site, y, shortcut, 0, 0); },
+                              image))
+            .first;
+  }
+  if (!known->second) return std::nullopt;
+  const auto& f = *known->second;
+  const Rect element{fault.index[1], fault.index[1] + 1, fault.index[2], fault.index[2] + 1};
+  const auto out = f.affected(element);
+  const auto w = f.needed(out);
+  if (out.area() == 0 || w.area() == 0 || w == Rect::whole(golden_out)) return std::nullopt;
+  const auto shortcut = body.shortcut(c.stage_in[site.stage]);
+  const auto in_z = out.within(w, f.stride_y(), f.stride_x());
+  const auto run = [&](const torch::Tensor& y) {
+    auto z = rest_of_block(site, y, shortcut, w.y0 / f.stride_y(), w.x0 / f.stride_x());
+    if (z.defined() && perturbation.window) z = perturbed(z);
+    return z;
+  };
+  const auto golden_window = w.of(golden_out).contiguous(golden_out.suggest_memory_format());
+  const auto check = std::make_tuple(site.stage, site.child + 1, w.height(), w.width(), golden_out.size(0));
+  auto verified = window_verified_.find(check);
+  if (verified == window_verified_.end()) {
+    const auto z = run(golden_window);
+    const bool same = z.defined() && in_z.y0 >= 0 && in_z.x0 >= 0 && in_z.y1 <= z.size(2) &&
+                      in_z.x1 <= z.size(3) && bit_equal(in_z.of(z), out.of(c.stage_in[site.stage + 1]));
+    if (!same)
+      spdlog::debug("staged engine: the rest of {} on a {}x{} window of {} images differs; whole maps",
+                    plan_[site.stage].prefix, w.height(), w.width(), golden_out.size(0));
+    verified = window_verified_.emplace(check, same).first;
+  }
+  if (!verified->second) return std::nullopt;
+  auto index = fault.index;
+  index[1] -= w.y0;
+  index[2] -= w.x0;
+  const auto z = run(fault_activation(golden_window, index, fault.bits, fault.model));
+  if (!z.defined()) return std::nullopt;
+  *x = in_z.of(z).contiguous(z.suggest_memory_format());
+  double macs = 0;
+  for (std::size_t j = site.child + 1; j < body.main.size(); ++j)
+    macs += plan_.layer_macs(body.main_names[j]);
+  executed_macs_ += macs * static_cast<double>(golden_out.size(0)) *
+                    static_cast<double>(z.size(2) * z.size(3)) /
+                    static_cast<double>(Rect::whole(c.stage_in[site.stage + 1]).area());
+  return out;
 }
 
 // The stage up to which an image's activations from stage `from` on do not depend on its place

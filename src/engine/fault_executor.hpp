@@ -26,11 +26,17 @@
 //    cached stage after the fault are gathered across batches into batches of the length they
 //    came from, so an image's activations must not depend on its place in the batch. Checked
 //    per stage and batch length on golden activations in reverse order: images are gathered up
-//    to the first stage that fails (a matmul's last rows), then go back to their places.
+//    to the first stage that fails (a matmul's last rows), then go back to their places;
+//  - windows (activation faults): while the change covers part of a feature map, a stage (or
+//    the rest of the faulty block) runs on the window of its input that the changed outputs
+//    read. Checked per stage, window shape and batch length: the window's outputs must equal
+//    those outputs of the full stage on golden activations; where they do not, whole maps.
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -43,6 +49,7 @@
 #include "dnnfi/outcome.hpp"
 #include "golden_cache.hpp"
 #include "stage_plan.hpp"
+#include "windows.hpp"
 
 namespace dnnfi {
 
@@ -52,6 +59,7 @@ struct ShortcutPerturbation {
   bool splice = false;  // the few-channel conv's output
   bool stack = false;   // every step run on a stack of more than one fault
   bool gather = false;  // the logits of images gathered from several batches
+  bool window = false;  // a stage's output computed on a window of its input
 };
 void perturb_shortcuts_for_testing(const ShortcutPerturbation& perturbation);
 
@@ -78,6 +86,12 @@ class FaultExecutor {
   std::int64_t early_exits() const { return early_exits_; }
   // Images of activation faults found equal to golden on their own, their batch going on.
   std::int64_t images_masked_early() const { return images_masked_early_; }
+  // Window shapes checked (per stage or block rest and batch length), and how many passed.
+  std::pair<std::size_t, std::size_t> windows_checked() const {
+    std::size_t passed = 0;
+    for (const auto& [key, same] : window_verified_) passed += same;
+    return {window_verified_.size(), passed};
+  }
   // Layers whose splice failed its check: their faults run the full conv.
   const std::set<std::string>& full_conv_layers() const { return full_conv_layers_; }
 
@@ -89,11 +103,18 @@ class FaultExecutor {
   void evaluate_activation(const Fault& fault, const FaultSite& site, Counts* counts);
   void evaluate_spliced(const Fault* faults, const std::vector<std::size_t>& live,
                         const std::vector<float>& faulty, const FaultSite& site, Counts* counts);
-  // Images of one fault that still differ from golden at one stage, gathered from batches of one
-  // length to go on together as far as `until`.
+  // Images of one fault that still differ from golden at a stage: their feature maps there in
+  // `rect` (golden outside it).
+  struct Part {
+    std::vector<std::int64_t> image;  // places in the chunk
+    torch::Tensor patch;
+    Rect rect;
+  };
+  // Parts from batches of one length, to go on together in batches of that length as far as `until`.
   struct Gathered {
     std::size_t until = 0;
-    std::vector<torch::Tensor> input, image;  // activations, and the images' places in the chunk
+    const BatchCache* sample = nullptr;  // a batch of that length, for checks
+    std::deque<Part> parts;
     std::int64_t rows = 0;
   };
   // One batch's images gone back to it at `stage` among golden activations (`rows`).
@@ -103,8 +124,20 @@ class FaultExecutor {
   };
   void run_gathered(Gathered& g, std::size_t from, std::int64_t length, bool last,
                     std::vector<GoneBack>& back, CountSums& sums);
-  torch::Tensor run_stages(std::size_t from, std::size_t to, torch::Tensor x, bool gathered);
+  torch::Tensor run_stages(std::size_t from, std::size_t to, torch::Tensor x);
   std::size_t gathered_until(std::size_t from, std::int64_t length, const BatchCache& c);
+  // Golden input of stage s in window w for images of the chunk, in the stage's memory format.
+  torch::Tensor golden_window(std::size_t s, const std::vector<std::int64_t>& images, const Rect& w);
+  // How far a change of stage s's input reaches, where windows may be used there: stage s and
+  // the next have cached inputs and feature maps. Measured once.
+  const Footprint* footprint(std::size_t s);
+  // Stage s on window `w` of its input gives outputs `out` of the full stage bit for bit, on
+  // this batch's shapes; checked once per stage, window shape and batch length.
+  bool window_verified(std::size_t s, const Rect& w, const Rect& out, const BatchCache& c);
+  torch::Tensor rest_of_block(const FaultSite& site, torch::Tensor y, const torch::Tensor& shortcut,
+                              std::int64_t oy, std::int64_t ox);
+  std::optional<Rect> rest_window(const FaultSite& site, const Fault& fault, const BatchCache& c,
+                                  torch::Tensor* x);
   torch::Tensor finish_block(const FaultSite& site, torch::Tensor y, const BatchCache& c, std::int64_t length,
                              std::size_t k);
   std::vector<torch::Tensor> finish_residual(const FaultSite& site, torch::Tensor y, const BatchCache& c,
@@ -130,6 +163,12 @@ class FaultExecutor {
   std::set<std::tuple<std::string, std::size_t, std::int64_t>> splice_verified_;  // layer, channels, images
   std::set<std::string> full_conv_layers_;
   std::map<std::pair<std::size_t, std::int64_t>, std::size_t> gathered_until_;  // by stage, images
+  std::vector<std::optional<std::optional<Footprint>>> footprints_;             // by stage; outer: measured
+  std::map<std::pair<std::size_t, std::size_t>, std::optional<Footprint>>
+      rest_footprints_;  // by stage, child
+  // By stage, part (0: the stage; j + 1: its rest after main child j), window shape, images.
+  std::map<std::tuple<std::size_t, std::size_t, std::int64_t, std::int64_t, std::int64_t>, bool>
+      window_verified_;
   double executed_macs_ = 0;
   std::int64_t early_exits_ = 0;
   std::int64_t images_masked_early_ = 0;

@@ -56,6 +56,9 @@ class StagedEngine final : public Engine, private ChunkedWork {
                  executor_.images_masked_early() > 0
                      ? fmt::format("; {} more images masked early", executor_.images_masked_early())
                      : std::string());
+    if (const auto [checked, passed] = executor_.windows_checked(); checked > 0)
+      spdlog::debug("{} engine: {} window shapes checked, {} computed as the full maps do", to_string(kind_),
+                    checked, passed);
     if (const auto& layers = executor_.full_conv_layers(); !layers.empty())
       spdlog::debug("staged engine: full convs instead of splices in {}", fmt::join(layers, ", "));
   }
