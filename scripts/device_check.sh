@@ -363,6 +363,16 @@ check "staged41_nchw vs staged41" info "$out/staged41_nchw.csv" "$out/staged41.c
 campaign naive41_tf32 120 41 --engine naive --tf32 on
 campaign staged41_tf32 90 41 --engine staged --tf32 on
 check "staged41_tf32 vs naive41_tf32" equal "$out/staged41_tf32.csv" "$out/naive41_tf32.csv" 41
+# Activation faults: the staged engine gathers images across batches and runs windows of the
+# maps, each checked on this device's kernels before use; its counts must equal naive's.
+step act_list 60 "$dnnfi" faultlist -n resnet20 -d cifar10 --target activations -o "$out/act.csv" || true
+for engine in naive staged; do
+  rm -f "$out/act41_$engine.csv" "$out/act41_$engine.csv.json"
+  faults[act41_$engine]=41
+  step "act41_$engine" 90 "$dnnfi" run -n resnet20 -d cifar10 --target activations -f "$out/act.csv" --sample 41 \
+    -b 128 -q "${cuda[@]}" "${images[@]}" -o "$out/act41_$engine.csv" --engine "$engine" || true
+done
+check "act41_staged vs act41_naive (activation faults)" equal "$out/act41_staged.csv" "$out/act41_naive.csv" 41
 # The published campaign's numerics: TF32 in layer3's convolutions only (docs: "What the
 # published masked counts are"); on the CPU 23 of these 24 faults come within 100 masked images.
 "$python" - "$published" "$out/sample24.csv" << 'PY'
