@@ -15,6 +15,15 @@ torch::Tensor stack_copies(const torch::Tensor& x, std::size_t k) {
 
 ShortcutPerturbation perturbation;
 
+// y, a stage run on input window w (stride sy, sx), holds outputs `out` of the full stage, and
+// they equal those of `full` (the full stage's golden output) bit for bit.
+bool window_gives(const torch::Tensor& y, const Rect& w, const Rect& out, std::int64_t sy, std::int64_t sx,
+                  const torch::Tensor& full) {
+  const auto in_y = out.within(w, sy, sx);
+  return y.defined() && y.dim() == 4 && in_y.y0 >= 0 && in_y.x0 >= 0 && in_y.y1 <= y.size(2) &&
+         in_y.x1 <= y.size(3) && bit_equal(in_y.of(y), out.of(full));
+}
+
 // The last bit of every value flipped: what a kernel that sums in another order gives.
 torch::Tensor perturbed(torch::Tensor x) {
   auto bits = x.contiguous(x.suggest_memory_format());
@@ -334,9 +343,7 @@ bool FaultExecutor::window_verified(std::size_t s, const Rect& w, const Rect& ou
   const auto* f = footprint(s);
   auto y = plan_.run_stage(s, w.of(golden).contiguous(golden.suggest_memory_format()));
   if (perturbation.window) y = perturbed(y);
-  const auto in_y = out.within(w, f->stride_y(), f->stride_x());
-  const bool same = y.dim() == 4 && in_y.y0 >= 0 && in_y.x0 >= 0 && in_y.y1 <= y.size(2) &&
-                    in_y.x1 <= y.size(3) && bit_equal(in_y.of(y), out.of(c.stage_in[s + 1]));
+  const bool same = window_gives(y, w, out, f->stride_y(), f->stride_x(), c.stage_in[s + 1]);
   if (!same)
     spdlog::debug(
         "staged engine: stage {} on a {}x{} window of {} images differs from the full stage; whole maps",
@@ -394,13 +401,12 @@ std::optional<Rect> FaultExecutor::rest_window(const FaultSite& site, const Faul
     if (z.defined() && perturbation.window) z = perturbed(z);
     return z;
   };
-  const auto golden_window = w.of(golden_out).contiguous(golden_out.suggest_memory_format());
+  const auto golden_in = w.of(golden_out).contiguous(golden_out.suggest_memory_format());
   const auto check = std::make_tuple(site.stage, site.child + 1, w.height(), w.width(), golden_out.size(0));
   auto verified = window_verified_.find(check);
   if (verified == window_verified_.end()) {
-    const auto z = run(golden_window);
-    const bool same = z.defined() && in_z.y0 >= 0 && in_z.x0 >= 0 && in_z.y1 <= z.size(2) &&
-                      in_z.x1 <= z.size(3) && bit_equal(in_z.of(z), out.of(c.stage_in[site.stage + 1]));
+    const bool same =
+        window_gives(run(golden_in), w, out, f.stride_y(), f.stride_x(), c.stage_in[site.stage + 1]);
     if (!same)
       spdlog::debug("staged engine: the rest of {} on a {}x{} window of {} images differs; whole maps",
                     plan_[site.stage].prefix, w.height(), w.width(), golden_out.size(0));
@@ -410,7 +416,7 @@ std::optional<Rect> FaultExecutor::rest_window(const FaultSite& site, const Faul
   auto index = fault.index;
   index[1] -= w.y0;
   index[2] -= w.x0;
-  const auto z = run(fault_activation(golden_window, index, fault.bits, fault.model));
+  const auto z = run(fault_activation(golden_in, index, fault.bits, fault.model));
   if (!z.defined()) return std::nullopt;
   *x = in_z.of(z).contiguous(z.suggest_memory_format());
   double macs = 0;

@@ -6,6 +6,7 @@
 # images each, with a sign fault, an exponent-MSB fault (int8: bits 7 and 6) and, for fp16 and
 # bf16, a fault that makes Inf or NaN. Every engine gives the same rows.
 set -euo pipefail
+helpers=$(cd "$(dirname "$0")/../python" && pwd)  # eager_loop.py
 dnnfi=$1 dir=$2 scripts=$3
 rm -rf "$dir" && mkdir -p "$dir"
 cd "$dir"
@@ -52,20 +53,18 @@ for engine in naive staged; do
 done
 cmp activations-naive.csv activations-staged.csv || { echo "FAIL: activations: staged differs from naive" >&2; exit 1; }
 
-/usr/bin/python3 - "$DNNFI_HOME/models/resnet20-cifar10.pt" "$DNNFI_SHARED" "$scripts" <<'PY'
+/usr/bin/python3 - "$DNNFI_HOME/models/resnet20-cifar10.pt" "$DNNFI_SHARED" "$scripts" "$helpers" <<'PY'
 import csv, json, sys
 import torch
 
-model_path, shared, scripts = sys.argv[1:4]
+model_path, shared, scripts, helpers = sys.argv[1:5]
+sys.path.insert(0, helpers)
+from eager_loop import cifar10_test_images, outcome_counts  # noqa: E402
 torch.set_num_threads(1)
 torch._C._set_graph_executor_optimize(False)
 images = 200
-with open(f"{shared}/data/cifar-10-batches-bin/test_batch.bin", "rb") as f:
-    raw = f.read(images * 3073)
-pixels = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(images, 3073)[:, 1:].reshape(images, 3, 32, 32)
-mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-std = torch.tensor([0.2023, 0.1994, 0.201]).view(1, 3, 1, 1)
-x = ((pixels.float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)  # dnnfi's default layout
+x = cifar10_test_images(f"{shared}/data/cifar-10-batches-bin/test_batch.bin", images)
+x = x.contiguous(memory_format=torch.channels_last)  # dnnfi's default layout
 batches = [x[s:s + 128] for s in range(0, images, 128)]
 LAYERS = ["conv1"] + [f"layer{s}.{b}.conv{c}" for s in (1, 2, 3) for b in range(3) for c in (1, 2)] + ["linear"]
 
@@ -80,15 +79,6 @@ def apply(word, mask, model):  # on a Python int
 
 def index_of(text):
     return tuple(int(v) for v in text.strip("()").split(",") if v.strip())
-
-
-def classify(golden, faulty):
-    same = (faulty.view(torch.int32) == golden.view(torch.int32)).all(1)
-    non_finite = ~torch.isfinite(faulty).all(1)
-    masked = same & ~non_finite
-    critical = (faulty.argmax(1) != golden.argmax(1)) & ~same
-    return [int(masked.sum()), images - int(masked.sum()) - int(critical.sum()), int(critical.sum()),
-            int(non_finite.sum())]
 
 
 def dnnfi_rows(name):
@@ -137,7 +127,7 @@ def weights_loop(fmt):
             w[index] = new
             faulty = torch.cat([model(b) for b in batches])
             w[index] = old
-            want = classify(golden, faulty)
+            want = outcome_counts(golden, faulty)
             assert got[r["Injection"]] == want, f"--format {fmt}, {r['Layer']} {r['TensorIndex']} bit {r['Bit']} {r['fault_model']}: dnnfi {got[r['Injection']]}, eager loop {want}"
             yield want
 
@@ -170,7 +160,7 @@ def activations_loop():
             handle = modules[r["Layer"]].register_forward_hook(hook)
             faulty = torch.cat([model(b) for b in batches])
             handle.remove()
-            want = classify(golden, faulty)
+            want = outcome_counts(golden, faulty)
             assert got[r["Injection"]] == want, f"activations, {r['Layer']} {r['TensorIndex']} bit {r['Bit']} {r['fault_model']}: dnnfi {got[r['Injection']]}, eager loop {want}"
             yield want
 

@@ -7,6 +7,7 @@
 # so each layout is told apart. The layout is in the provenance: a resume with the other is
 # refused, naming it.
 set -euo pipefail
+helpers=$(cd "$(dirname "$0")/../python" && pwd)  # eager_loop.py
 dnnfi=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
 /usr/bin/python3 - "$DNNFI_SHARED/seed/ResNet20_FL.csv" "$dir/faults.csv" <<'PY'
@@ -26,20 +27,18 @@ args=(run -n resnet20 -d cifar10 -f "$dir/faults.csv" --images 220 -b 128 --thre
 for layout in nchw nhwc; do
   "$dnnfi" "${args[@]}" --layout $layout -o "$dir/$layout.csv" > /dev/null
 done
-/usr/bin/python3 - "$DNNFI_HOME/models/resnet20-cifar10.pt" "$DNNFI_SHARED/data/cifar-10-batches-bin/test_batch.bin" "$dir" <<'PY'
+/usr/bin/python3 - "$DNNFI_HOME/models/resnet20-cifar10.pt" "$DNNFI_SHARED/data/cifar-10-batches-bin/test_batch.bin" "$dir" \
+  "$helpers" <<'PY'
 import csv, json, sys
 import torch
 
-model_path, data_path, d = sys.argv[1:4]
+model_path, data_path, d, helpers = sys.argv[1:5]
+sys.path.insert(0, helpers)
+from eager_loop import cifar10_test_images, outcome_counts  # noqa: E402
 torch.set_num_threads(1)
 torch._C._set_graph_executor_optimize(False)  # as dnnfi runs TorchScript: the graph as saved
 images = 220
-with open(data_path, "rb") as f:
-    raw = f.read(images * 3073)
-pixels = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(images, 3073)[:, 1:].reshape(images, 3, 32, 32)
-mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-std = torch.tensor([0.2023, 0.1994, 0.201]).view(1, 3, 1, 1)
-x = (pixels.float() / 255 - mean) / std
+x = cifar10_test_images(data_path, images)
 
 
 def counts(model, batches, golden, fault):
@@ -50,12 +49,7 @@ def counts(model, batches, golden, fault):
     word[index] = old ^ torch.tensor(1 << int(fault["Bit"]), dtype=torch.int64).to(torch.int32)
     faulty = torch.cat([model(b) for b in batches])
     word[index] = old
-    same = (faulty.view(torch.int32) == golden.view(torch.int32)).all(1)
-    non_finite = ~torch.isfinite(faulty).all(1)
-    masked = same & ~non_finite
-    critical = (faulty.argmax(1) != golden.argmax(1)) & ~same
-    return [int(masked.sum()), images - int(masked.sum()) - int(critical.sum()), int(critical.sum()),
-            int(non_finite.sum())]
+    return outcome_counts(golden, faulty)
 
 
 eager = {}

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <map>
 
 #include "dnnfi/commands.hpp"
@@ -32,6 +33,23 @@ std::vector<Fault> published_sample() {
   for (const auto& f : published.faults)
     if (taken[f.layer]++ < (f.layer == "layer2.1.conv1" ? 4 : 1)) faults.push_back(f);
   return faults;
+}
+
+// On `device`, the staged and stacked engines give the naive engine's counts on every fault; with
+// `cpu_staged`, the CPU's critical counts are within 1 of the device's.
+void check_engines_agree(test::ZooModel& here, const std::vector<Fault>& faults, const torch::Device& device,
+                         Engine* cpu_staged = nullptr) {
+  EngineOptions options;
+  auto naive = make_engine(EngineKind::kNaive, here.model, here.data, options);
+  auto staged = make_engine(EngineKind::kStaged, here.model, here.data, options);
+  auto stacked = make_engine(EngineKind::kStacked, here.model, here.data, options);
+  for (const auto& f : faults) {
+    INFO(f.layer << " " << format_index(f.index) << " bit " << format_bits(f.bits) << " on " << device.str());
+    const auto reference = evaluate_fault(*naive, f);
+    CHECK(evaluate_fault(*staged, f) == reference);
+    CHECK(evaluate_fault(*stacked, f) == reference);
+    if (cpu_staged) CHECK(std::abs(evaluate_fault(*cpu_staged, f).critical - reference.critical) <= 1);
+  }
 }
 
 }  // namespace
@@ -70,20 +88,8 @@ TEST_CASE("on the device, ResNet20's top-1 agrees with the CPU's and the engines
   CHECK(logits.argmax(1).ne(cpu_logits.argmax(1)).sum().item<std::int64_t>() <= 1);
   CHECK((logits - cpu_logits).abs().max().item<float>() < 1e-2f);
 
-  const auto faults = published_sample();
-  EngineOptions options;
-  auto naive = make_engine(EngineKind::kNaive, here.model, here.data, options);
-  auto staged = make_engine(EngineKind::kStaged, here.model, here.data, options);
-  auto stacked = make_engine(EngineKind::kStacked, here.model, here.data, options);
-  auto cpu_staged = make_engine(EngineKind::kStaged, cpu.model, cpu.data, options);
-  for (const auto& f : faults) {
-    INFO(f.layer << " " << format_index(f.index) << " bit " << format_bits(f.bits) << " on " << device.str());
-    const auto reference = evaluate_fault(*naive, f);
-    CHECK(evaluate_fault(*staged, f) == reference);
-    CHECK(evaluate_fault(*stacked, f) == reference);
-    const auto on_cpu = evaluate_fault(*cpu_staged, f);
-    CHECK(std::abs(on_cpu.critical - reference.critical) <= 1);
-  }
+  auto cpu_staged = make_engine(EngineKind::kStaged, cpu.model, cpu.data, EngineOptions{});
+  check_engines_agree(here, published_sample(), device, cpu_staged.get());
 }
 
 TEST_CASE("a conv on the device is IEEE FP32 with --tf32 off and TF32 with --tf32 on",
@@ -124,14 +130,5 @@ TEST_CASE("with TF32 emulated in layer3, the device's engines agree with naive",
   std::vector<Fault> faults;
   for (const auto& f : published_sample())
     if (f.layer.rfind("layer2.2.", 0) == 0 || f.layer.rfind("layer3.", 0) == 0) faults.push_back(f);
-  EngineOptions options;
-  auto naive = make_engine(EngineKind::kNaive, here.model, here.data, options);
-  auto staged = make_engine(EngineKind::kStaged, here.model, here.data, options);
-  auto stacked = make_engine(EngineKind::kStacked, here.model, here.data, options);
-  for (const auto& f : faults) {
-    INFO(f.layer << " " << format_index(f.index) << " bit " << format_bits(f.bits) << " on " << device.str());
-    const auto reference = evaluate_fault(*naive, f);
-    CHECK(evaluate_fault(*staged, f) == reference);
-    CHECK(evaluate_fault(*stacked, f) == reference);
-  }
+  check_engines_agree(here, faults, device);
 }
