@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "dnnfi/errors.hpp"
 #include "options.hpp"
 
 namespace dnnfi::cli {
@@ -28,7 +29,7 @@ void setup_faultlist(CLI::App& app) {
                   "write a fault_model column: " + one_of(fault_model_names()) + " (default: none, " +
                       std::string(to_string(kDefaultFaultModel)) + ")")
       ->check(CLI::IsMember(fault_model_names()));
-  cmd->add_option_function<std::string>(
+  auto* bits = cmd->add_option_function<std::string>(
       "--bits", [opts](const std::string& v) { opts->list.spec.bits = parse_bits_option(v); },
       "bits faults are drawn from, e.g. 23-30 (the exponent) or 0-22,31; default: all 32");
   cmd->add_option_function<std::string>(
@@ -54,7 +55,12 @@ void setup_faultlist(CLI::App& app) {
   add_format_option(*cmd, opts->list.spec.format);
   add_target_option(*cmd, opts->list.target);
   cmd->add_option("-o,--output", opts->list.output, "CSV file to write")->required();
-  cmd->callback([opts] {
+  cmd->callback([opts, bits] {
+    const auto& spec = opts->list.spec;
+    if (bits->count() > 0 && (spec.bits.word() & ~all_bits(spec.format).word()))
+      throw Error(ExitCode::kUsage,
+                  fmt::format("--bits {}: {} words have bits 0-{}", format_bit_ranges(spec.bits),
+                              to_string(spec.format), word_bits(spec.format) - 1));
     if (!opts->fault_model.empty()) opts->list.fault_model = parse_fault_model(opts->fault_model);
     const auto faults = write_statistical_list(opts->model, opts->list);
     const auto model = opts->model.model_file ? opts->model.model_file->string()

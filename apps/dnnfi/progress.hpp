@@ -1,10 +1,13 @@
 #pragma once
 // The campaign's progress: a bar on stderr for people, JSON lines for programs.
 #include <fmt/format.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -97,16 +100,32 @@ class ProgressJson final : public CampaignObserver {
         "{{\"event\":\"{}\",\"done\":{},\"total\":{},\"resumed\":{},\"rate\":{:.6g},\"elapsed\":{:.3f},"
         "\"eta\":{:.3f},\"injections\":{},\"critical\":{}}}\n",
         event, done_, total_, base_, rate, elapsed, eta, totals_.injections, totals_.critical);
-    // The stream is advisory (the results file is what counts): a failed write is dropped.
+    // The stream is advisory (the results file is what counts): a failed write is dropped, and a
+    // reader that closed its end stops the lines (said once), never the campaign: SIGPIPE is held
+    // back around the write and a pending one taken away, so it cannot end the process.
+    if (closed_) return;
+    sigset_t pipe_signal, previous;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
     for (std::size_t written = 0; written < line.size();) {
       const auto n = ::write(fd_, line.data() + written, line.size() - written);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
+      if (n < 0 && errno == EPIPE) {
+        const timespec no_wait{};
+        sigtimedwait(&pipe_signal, nullptr, &no_wait);
+        closed_ = true;
+        spdlog::warn(
+            "--progress-fd {}: the reader closed its end; the campaign goes on without progress lines", fd_);
+      }
+      if (n <= 0) break;
       written += static_cast<std::size_t>(n);
     }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
   int fd_;
+  mutable bool closed_ = false;
   std::size_t total_ = 0, base_ = 0, done_ = 0;
   Counts totals_;
   Clock::time_point start_{}, last_{};

@@ -100,8 +100,8 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
   cmd->add_option("--shard", opts->shard,
                   "run every N-th fault starting at K (K/N, 0-based; default: all faults)");
   cmd->add_option_function<std::string>(
-      "--sample", [opts](const std::string& v) { opts->campaign.sample = parse_count("--sample", v); },
-      "run only N faults spread evenly over the list (0: all)");
+      "--sample", [opts](const std::string& v) { opts->campaign.sample = parse_count("--sample", v, 1); },
+      "run only N faults spread evenly over the list (default: all)");
   cmd->add_option("--engine", opts->engine,
                   one_of(engine_kind_names()) +
                       " (staged restarts each fault from cached golden activations; stacked also runs "
@@ -229,9 +229,15 @@ void setup_run(CLI::App& app) {
       ->capture_default_str()
       ->needs(progress_option);
   cmd->callback([opts, workers, progress, progress_fd] {
-    if (::fcntl(*progress_fd, F_GETFD) == -1)
+    const int mode = ::fcntl(*progress_fd, F_GETFL);
+    if (mode == -1)
       throw Error(ExitCode::kUsage,
                   fmt::format("--progress-fd {}: not an open file descriptor", *progress_fd));
+    if (*progress == "json" && (mode & O_ACCMODE) == O_RDONLY)
+      throw Error(ExitCode::kUsage,
+                  fmt::format("--progress-fd {}: open for reading only; progress lines need a descriptor "
+                              "open for writing",
+                              *progress_fd));
     if (*progress == "json" && *workers > 1)
       throw Error(ExitCode::kUsage, "--progress json follows one process: not with --workers");
     auto c = campaign_options(*opts);
@@ -253,6 +259,7 @@ void setup_run(CLI::App& app) {
                                    : c.memory_limit.value_or(kDefaultMemoryLimit) + (std::int64_t{512} << 20);
       plan.workers = choose_workers(*workers, count_campaign_faults(opts->model, opts->inference, c),
                                     per_worker, c.output);
+      plan.concurrent = concurrent_workers(plan.workers, per_worker);
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       plan.threads = opts->threads->count() > 0 && opts->inference.threads > 0
                          ? opts->inference.threads

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -88,6 +89,18 @@ std::string tail_of(const std::filesystem::path& log, std::size_t lines) {
   return out;
 }
 
+// The worker's own message: its last "error:" line, else its last line.
+std::string last_error_line(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::string last, error;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    last = line;
+    if (line.find("error: ") != std::string::npos) error = line.substr(line.find("error: ") + 7);
+  }
+  return !error.empty() ? error : !last.empty() ? last : "it wrote no message";
+}
+
 pid_t spawn_worker(const std::vector<std::string>& argv, const std::filesystem::path& log) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -108,6 +121,26 @@ pid_t spawn_worker(const std::vector<std::string>& argv, const std::filesystem::
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) throw ResourceError(std::string("cannot start a worker: ") + std::strerror(error));
   return pid;
+}
+
+// Creates a folder dnnfi keeps a campaign's parts or scripts in; a ResourceError naming it (exit
+// 4) when it cannot be made.
+void make_folder(const std::filesystem::path& folder, const char* what) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec)
+    throw ResourceError(folder.string() + ": the folder for " + what + " cannot be made (" + ec.message() +
+                        ")");
+}
+
+// A job script is read line by line: a value with a line break (or another control character)
+// would end its line and start a command of its own.
+void check_script_value(const std::string& value, const std::string& what) {
+  for (const char c : value)
+    if (static_cast<unsigned char>(c) < 0x20)
+      throw Error(ExitCode::kUsage, what + " '" + value.substr(0, value.find(c)) +
+                                        "...' holds a line break or another control character, which a "
+                                        "job script cannot hold; choose another");
 }
 
 void write_script(const std::filesystem::path& path, const std::string& text, bool executable) {
@@ -176,20 +209,35 @@ std::filesystem::path part_file(const std::filesystem::path& output, std::size_t
 
 std::size_t choose_workers(std::size_t requested, std::size_t faults, std::int64_t per_worker_bytes,
                            const std::filesystem::path& output) {
-  // Parts of an earlier run resume only as the same shards.
+  // Parts of an earlier run resume only as the same shards; a folder whose parts cannot be this
+  // campaign's is named, never obeyed.
+  const auto folder = parts_folder(output);
   std::error_code ec;
   std::size_t earlier = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(parts_folder(output), ec)) {
-    unsigned k = 0, n = 0;
+  std::string first_part;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    unsigned long k = 0, n = 0;
     char tail = 0;
-    if (std::sscanf(entry.path().filename().c_str(), "shard-%u-of-%u.cs%c", &k, &n, &tail) == 3 &&
-        tail == 'v')
-      earlier = n;
+    const auto name = entry.path().filename().string();
+    if (std::sscanf(name.c_str(), "shard-%lu-of-%lu.cs%c", &k, &n, &tail) != 3 || tail != 'v') continue;
+    if (earlier > 0 && n != earlier)
+      throw InputError(
+          folder.string() + " holds parts of " + std::to_string(earlier) + " workers (" + first_part +
+          ") and of " + std::to_string(n) + " (" + name +
+          "): not the parts of one run; remove the folder to start afresh, or choose another -o");
+    earlier = n;
+    first_part = name;
   }
+  if (earlier > faults)
+    throw InputError(
+        folder.string() + " holds parts of " + std::to_string(earlier) + " workers (" + first_part +
+        "), more than the campaign's " + std::to_string(faults) +
+        " faults: they are not this campaign's parts; remove the folder to start afresh, or choose "
+        "another -o");
   if (earlier > 0) {
     if (earlier != requested)
-      spdlog::info("{} holds the parts of {} workers: resuming them with {}", parts_folder(output).string(),
-                   earlier, earlier);
+      spdlog::info("{} holds the parts of {} workers: resuming them as {} shards", folder.string(), earlier,
+                   earlier);
     return earlier;
   }
   std::size_t workers = requested;
@@ -212,6 +260,19 @@ std::size_t choose_workers(std::size_t requested, std::size_t faults, std::int64
   return workers;
 }
 
+std::size_t concurrent_workers(std::size_t workers, std::int64_t per_worker_bytes) {
+  const auto available = available_memory();
+  if (per_worker_bytes <= 0 || available <= 0) return workers;
+  const auto fit = static_cast<std::size_t>(std::max<std::int64_t>(1, available / per_worker_bytes));
+  if (workers <= fit) return workers;
+  spdlog::warn(
+      "{} parts: running {} at a time, as many as memory holds: each may cache up to {:.1f} GiB of "
+      "activations (--memory-limit) and {:.1f} GiB are available; a lower --memory-limit allows more",
+      workers, fit, static_cast<double>(per_worker_bytes) / (1 << 30),
+      static_cast<double>(available) / (1 << 30));
+  return fit;
+}
+
 void check_slurm_time(const std::string& time) {
   static const std::regex kTime(
       R"(^([0-9]+|[0-9]+:[0-9]{1,2}|[0-9]+:[0-9]{1,2}:[0-9]{1,2}|[0-9]+-[0-9]+(:[0-9]{1,2}(:[0-9]{1,2})?)?|UNLIMITED|INFINITE|unlimited|infinite)$)");
@@ -223,7 +284,7 @@ void check_slurm_time(const std::string& time) {
 
 int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
   const auto folder = parts_folder(plan.output);
-  std::filesystem::create_directories(folder);
+  make_folder(folder, "the workers' parts");
   const auto exe = own_executable().string();
   struct Worker {
     pid_t pid = 0;
@@ -231,56 +292,72 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
     std::filesystem::path part, log;
   };
   std::vector<Worker> workers(plan.workers);
-  spdlog::info("{} workers x {} thread(s), their parts and logs in {}", plan.workers, plan.threads,
-               folder.string());
+  const auto at_once = std::max<std::size_t>(1, std::min(plan.concurrent, plan.workers));
+  spdlog::info("{} workers x {} thread(s){}, their parts and logs in {}", plan.workers, plan.threads,
+               at_once < plan.workers ? fmt::format(" ({} at a time)", at_once) : "", folder.string());
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t k = 0; k < plan.workers; ++k) {
-    auto& w = workers[k];
-    w.part = part_file(plan.output, k, plan.workers);
-    w.log = w.part;
-    w.log.replace_extension(".log");
+    workers[k].part = part_file(plan.output, k, plan.workers);
+    workers[k].log = workers[k].part;
+    workers[k].log.replace_extension(".log");
+  }
+  const auto spawn = [&](std::size_t k) {
     std::vector<std::string> argv{exe, "run"};
     argv.insert(argv.end(), plan.run_arguments.begin(), plan.run_arguments.end());
-    for (const auto& a :
-         {std::string("--threads"), std::to_string(plan.threads), std::string("--shard"),
-          fmt::format("{}/{}", k, plan.workers), std::string("-o"), w.part.string(), std::string("-q")})
+    for (const auto& a : {std::string("--threads"), std::to_string(plan.threads), std::string("--shard"),
+                          fmt::format("{}/{}", k, plan.workers), std::string("-o"), workers[k].part.string(),
+                          std::string("-q")})
       argv.push_back(a);
-    w.pid = spawn_worker(argv, w.log);
-  }
+    workers[k].pid = spawn_worker(argv, workers[k].log);
+  };
 
-  // Wait for all; a stop request or a failed worker stops the others (each keeps its rows).
+  // Start as many as may run at once, the next as one ends; a stop request or a failed worker
+  // stops the others (each keeps its rows), and this process returns only once every worker
+  // it started has ended.
   bool told_to_stop = false;
-  for (std::size_t running = workers.size(); running > 0;) {
+  const Worker* failed = nullptr;
+  std::size_t started = 0, running = 0;
+  for (;;) {
+    if (stop.load() && !told_to_stop) {
+      told_to_stop = true;
+      for (auto& w : workers)
+        if (w.pid > 0 && w.status < 0) ::kill(w.pid, SIGTERM);
+    }
+    while (!told_to_stop && running < at_once && started < workers.size()) {
+      spawn(started++);
+      ++running;
+    }
+    if (running == 0) break;
     for (auto& w : workers) {
-      if (w.status >= 0) continue;
+      if (w.pid <= 0 || w.status >= 0) continue;
       int raw = 0;
-      const pid_t done = ::waitpid(w.pid, &raw, WNOHANG);
-      if (done != w.pid) continue;
+      if (::waitpid(w.pid, &raw, WNOHANG) != w.pid) continue;
       w.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
       --running;
-      if (w.status != 0 && w.status != 130 && !told_to_stop) {
+      if (w.status != 0 && w.status != 130 && failed == nullptr) {
+        failed = &w;
         spdlog::error("worker {} failed (exit {}):{}", w.part.filename().string(), w.status,
                       tail_of(w.log, 5));
         told_to_stop = true;
         for (auto& other : workers)
-          if (other.status < 0) ::kill(other.pid, SIGTERM);
+          if (other.pid > 0 && other.status < 0) ::kill(other.pid, SIGTERM);
       }
-    }
-    if (stop.load() && !told_to_stop) {
-      told_to_stop = true;
-      for (auto& w : workers)
-        if (w.status < 0) ::kill(w.pid, SIGTERM);
     }
     if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  for (const auto& w : workers)
-    if (w.status != 0 && w.status != 130) return w.status;
-  for (const auto& w : workers)
-    if (w.status == 130 || stop.load()) {
-      fmt::print("interrupted: the workers' parts are kept in {}; run the same command again to resume\n",
-                 folder.string());
-      return static_cast<int>(ExitCode::kInterrupted);
-    }
+  if (failed != nullptr)
+    throw Error(
+        static_cast<ExitCode>(failed->status),
+        fmt::format("worker {} failed (exit {}): {}; its part and log are in {} (parts left by another "
+                    "campaign? remove the folder to start afresh)",
+                    failed->part.filename().string(), failed->status, last_error_line(failed->log),
+                    folder.string()));
+  if (stop.load() || started < workers.size() ||
+      std::any_of(workers.begin(), workers.end(), [](const Worker& w) { return w.status == 130; })) {
+    fmt::print("interrupted: the workers' parts are kept in {}; run the same command again to resume\n",
+               folder.string());
+    return static_cast<int>(ExitCode::kInterrupted);
+  }
 
   MergeOptions merge;
   merge.output = plan.output;
@@ -300,17 +377,22 @@ int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop) {
 }
 
 int run_slurm(const SlurmPlan& plan) {
-  const auto output = std::filesystem::absolute(plan.output);
+  const auto output = resolved_path(plan.output);
   auto folder = output;
   folder += ".slurm";
-  std::filesystem::create_directories(folder);
-  std::filesystem::create_directories(parts_folder(output));
   const auto exe = own_executable().string();
   const auto cwd = std::filesystem::current_path().string();
+  check_script_value(output.string(), "-o");
+  check_script_value(cwd, "the working folder");
+  check_script_value(exe, "the dnnfi executable's path");
+  if (plan.partition) check_script_value(*plan.partition, "--partition");
+  for (const auto& argument : plan.run_arguments) check_script_value(argument, "the option value");
   const auto n = plan.tasks;
   const auto array_file = folder / "array.sbatch", merge_file = folder / "merge.sbatch";
   for (const auto& script : {array_file, merge_file})
     check_output(script, OutputKind::kSlurmScript, {}, "-o (its job scripts)");
+  make_folder(folder, "the job scripts");
+  make_folder(parts_folder(output), "the tasks' parts");
   std::string common = fmt::format("#SBATCH --chdir={}\n", sbatch_quote(cwd));
   if (plan.partition) common += "#SBATCH --partition=" + sbatch_quote(*plan.partition) + "\n";
   if (plan.time) common += "#SBATCH --time=" + *plan.time + "\n";

@@ -25,16 +25,20 @@ std::filesystem::path part_file(const std::filesystem::path& output, std::size_t
 struct WorkerPlan {
   std::vector<std::string> run_arguments;  // the user's run options, without -o/--threads/--workers/-q
   std::filesystem::path output;
-  std::size_t workers = 2;
-  int threads = 1;  // per worker
+  std::size_t workers = 2;     // parts (shards), one worker each
+  std::size_t concurrent = 2;  // workers running at once (memory); the next starts as one ends
+  int threads = 1;             // per worker
 };
 // How many workers to start for `requested`: one per fault at most, no more than memory holds
 // when each may cache `per_worker_bytes` (0: not bounded by memory), and, when the parts of an
 // earlier run are there, as many as they were (so they resume). Says so when it is fewer.
 std::size_t choose_workers(std::size_t requested, std::size_t faults, std::int64_t per_worker_bytes,
                            const std::filesystem::path& output);
-// Runs the workers, stops them all on `stop`, merges their parts into the output and removes
-// them; returns the exit status (130 when stopped: a rerun resumes every part).
+// How many of `workers` parts may run at once when each may cache `per_worker_bytes` (0: all);
+// says so when it is fewer.
+std::size_t concurrent_workers(std::size_t workers, std::int64_t per_worker_bytes);
+// Runs the workers, stops them all on `stop` (returning once every one has ended), merges their parts into
+// the output and removes them; returns the exit status (130 when stopped: a rerun resumes every part).
 int run_workers(const WorkerPlan& plan, const std::atomic<bool>& stop);
 
 struct SlurmPlan {

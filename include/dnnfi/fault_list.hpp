@@ -66,8 +66,9 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
 // A list of the seed's Keras campaigns (layers conv2d, conv2d_1, ..., dense, ... in creation order;
 // conv indices (kh, kw, in, out), dense (in, out)) mapped onto the PyTorch layers in parameter
 // order, (out, in, kh, kw) / (out, in) indices, Injection numbers kept. Every row must fit its
-// layer's shape (InputError with file:line otherwise).
-FaultList read_keras_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers);
+// layer's shape and its bits the word of `format` (InputError with file:line otherwise).
+FaultList read_keras_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
+                                WordFormat format = WordFormat::kFp32);
 
 // The faults of the layers whose name matches the regular expression (ECMAScript, whole name).
 std::vector<Layer> select_layers(const std::vector<Layer>& layers, const std::string& pattern);

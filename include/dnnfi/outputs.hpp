@@ -24,7 +24,13 @@ std::string describe(OutputKind kind);
 // HTML generator, the script's second line.
 std::string_view output_marker(OutputKind kind);
 
-// Checks that `path`, given by `option` ("-o", "--json"), may be written as `kind`:
+// The file a writer of `path` lands on: absolute, every part that exists resolved (symbolic
+// links, '..'), the rest normalized as the folders a writer creates will make it
+// ("x/../R.csv" is R.csv, whether x exists or not). An output's identity, for every check.
+std::filesystem::path resolved_path(const std::filesystem::path& path);
+
+// Checks that `path`, given by `option` ("-o", "--json"), may be written as `kind`, all on its
+// resolved_path():
 //  - an Error (exit 2) when it is one of `inputs` (the same file under any name);
 //  - a ResourceError (exit 4) when it is a folder, a device or anything but a regular file;
 //  - an InputError (exit 3) when it exists, is not empty, and dnnfi did not write it as `kind`;

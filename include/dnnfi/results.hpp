@@ -36,8 +36,9 @@ std::string format_row(const ResultRow& row);
 // non_finite is then unknown, as it is for an empty non_finite cell, fault_model bit-flip and the rule
 // argmax, the seed's). A file of an older dnnfi, without non_finite_rule, used the rule critical. Only
 // complete lines are rows: a last line without its newline (a write cut short by a kill) is reported by
-// torn_bytes(), not parsed. Every malformed row is an InputError naming the file and line. Nothing is ever
-// written.
+// torn_bytes(), not parsed, when it could be the start of a row; any other text there (a note
+// appended without a line end) is an InputError, never dropped. Every malformed row is an InputError naming
+// the file and line. Nothing is ever written.
 class ResultsReader {
  public:
   explicit ResultsReader(const std::filesystem::path& path);
@@ -54,7 +55,8 @@ class ResultsReader {
   bool next(ResultRow& row);
   // The line number of the row `next` returned last.
   long line() const;
-  // Every remaining row.
+  // Every remaining row; a fault twice (its Injection number, or its site and fault model) is
+  // an InputError naming both lines, as a resume and a merge refuse it.
   std::vector<ResultRow> read_all();
   // Bytes up to and including the last newline, and after it.
   std::uintmax_t complete_bytes() const;

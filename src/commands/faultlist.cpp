@@ -90,7 +90,7 @@ std::vector<Fault> write_statistical_list(const ModelOptions& model, const Fault
   auto layers = fault_targets(resolve_workload(model), FaultSpace{options.spec.format, options.target});
   std::vector<Fault> faults;
   if (options.from_keras) {
-    faults = read_keras_fault_list(*options.from_keras, layers).faults;
+    faults = read_keras_fault_list(*options.from_keras, layers, options.spec.format).faults;
     if (options.layers) faults = select_faults(faults, *options.layers);
     for (auto& f : faults) f.model = options.fault_model.value_or(kDefaultFaultModel);
   } else {

@@ -117,9 +117,9 @@ std::vector<Layer> fault_targets(const Workload& work, const FaultSpace& space) 
     throw Error(ExitCode::kUsage, "--params all names parameters; activation faults hit layer outputs");
   const auto source = work.data();
   auto example = open_dataset(source, 1);
-  InferenceOptions cpu;
-  auto model =
-      load_for_inference(work.model.prepare(work.where), torch::kCPU, cpu, FaultTarget::kActivations);
+  // Shapes only: loaded quietly on the CPU (the campaign's own load says its numerics and layout).
+  auto model = Model::load(work.model.prepare(work.where), torch::kCPU, Numerics{}, /*channels_last=*/false,
+                           FaultSpace{WordFormat::kFp32, FaultTarget::kActivations});
   check_model_fits(model, example, source.path.string());
   return model.activation_targets(example.images);
 }

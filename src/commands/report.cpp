@@ -32,27 +32,56 @@ ReportOutcome report_results(const ReportRequest& request) {
   if (request.json) check_output(*request.json, OutputKind::kReportJson, inputs, "--json");
   if (request.html) {
     check_output(*request.html, OutputKind::kReportHtml, inputs, "--html");
-    std::error_code ec;
-    if (request.json && std::filesystem::weakly_canonical(*request.json, ec) ==
-                            std::filesystem::weakly_canonical(*request.html, ec))
+    if (request.json && resolved_path(*request.json) == resolved_path(*request.html))
       throw Error(ExitCode::kUsage, "--json and --html name the same file, " + request.html->string());
   }
   ReportOptions options;
-  // The campaign's own record says what its faults hit; options given say it for other files.
+  // The campaign's own record says what its faults hit; options given for other files must
+  // not contradict it.
   const auto provenance = read_provenance(request.results);
+  const auto contradiction = [&](const char* option, const std::string& given, const std::string& recorded) {
+    if (given != recorded)
+      throw Error(ExitCode::kUsage, fmt::format("{} {}: {} is a campaign of {} {} (its provenance {}); "
+                                                "drop {} or give {}",
+                                                option, given, request.results.string(), option, recorded,
+                                                provenance_path(request.results).string(), option, recorded));
+  };
+  if (provenance && request.format)
+    contradiction("--format", std::string(to_string(*request.format)), provenance->format);
+  if (provenance && request.target)
+    contradiction("--target", std::string(to_string(*request.target)), provenance->target);
+  if (provenance && request.burst)
+    contradiction("--burst", std::to_string(*request.burst), std::to_string(provenance->burst));
   options.format = request.format.value_or(
       provenance ? parse_word_format(provenance->format).value_or(WordFormat::kFp32) : WordFormat::kFp32);
   options.target = request.target.value_or(
       provenance ? parse_fault_target(provenance->target).value_or(FaultTarget::kWeights)
                  : FaultTarget::kWeights);
+  if (provenance && request.bits) {
+    const auto in_word = [&](BitMask bits) { return BitMask(bits.word() & all_bits(options.format).word()); };
+    const auto recorded =
+        provenance->bits.empty() ? all_bits(options.format) : in_word(parse_bits_option(provenance->bits));
+    contradiction("--bits", format_bit_ranges(in_word(*request.bits)), format_bit_ranges(recorded));
+  }
   if (request.bits)
     options.bits = *request.bits;
   else if (provenance && !provenance->bits.empty())
     options.bits = parse_bits_option(provenance->bits);
   options.burst = request.burst.value_or(provenance ? provenance->burst : 1);
   if (request.model) {
-    const auto work = resolve_workload(*request.model);
-    options.layers = work.model.info(work.where).layers;
+    // The population and the strata are what the campaign's faults were drawn from: the
+    // model's weights, or with activation targets its layers' outputs (of the parameters the
+    // campaign recorded).
+    auto model = *request.model;
+    if (provenance && provenance->params == "all") model.params = ParamSelection::kAll;
+    const auto work = resolve_workload(model);
+    const bool zoo_campaign = provenance && provenance->dataset.size() > 6 &&
+                              provenance->dataset.compare(provenance->dataset.size() - 6, 6, " (zoo)") == 0;
+    if (zoo_campaign && !model.model_file && provenance->model != work.label)
+      throw Error(ExitCode::kUsage, "-n/-d " + work.label + ": " + request.results.string() +
+                                        " is a campaign of " + provenance->model +
+                                        " (its provenance); give -n/-d " + "of that model");
+    options.layers = fault_targets(work, FaultSpace{options.format, options.target});
   }
   ReportOutcome outcome{make_report(read_rows(request.results), request.results.string(), options),
                         std::nullopt};
@@ -67,6 +96,13 @@ ReportOutcome report_results(const ReportRequest& request) {
         std::filesystem::temp_directory_path() / ("dnnfi-report-" + std::to_string(::getpid()) + ".json");
     replace_file(data, json);
     const auto page = temporary_beside(*request.html);
+    // The page's folder is made as --json's is; a folder that cannot be made is said as such.
+    if (request.html->has_parent_path()) {
+      std::error_code made;
+      std::filesystem::create_directories(request.html->parent_path(), made);
+      if (made)
+        throw ResourceError(request.html->string() + ": its folder cannot be made (" + made.message() + ")");
+    }
     const int status = run_process(
         {python_interpreter(), (scripts_dir() / "report_html.py").string(), data.string(), page.string()});
     std::error_code ec;
@@ -86,6 +122,16 @@ Comparison compare_files(const std::filesystem::path& a, const std::filesystem::
   if (max_critical_diff < 0)
     throw Error(ExitCode::kUsage,
                 "--max-critical-diff must be 0 or more, got " + std::to_string(max_critical_diff));
+  // Bit b of one word format is another fault than bit b of another (an fp16 exponent bit is an
+  // fp32 mantissa bit), and a weight is not an activation: only campaigns of one kind pair up.
+  const auto space = [](const std::filesystem::path& file) {
+    const auto p = read_provenance(file);
+    return p ? p->format + " " + p->target : std::string("fp32 weights");
+  };
+  if (space(a) != space(b))
+    throw InputError(a.string() + " holds faults of " + space(a) + " and " + b.string() + " of " + space(b) +
+                     " (their provenance; a file without one: fp32 weights): the same Layer, TensorIndex and "
+                     "Bit are different faults there; compare campaigns of one format and target");
   auto comparison = compare_results(read_rows(a), a.string(), read_rows(b), b.string(), max_critical_diff);
   if (comparison.common == 0)
     throw InputError("no fault of " + a.string() + " is in " + b.string() +

@@ -240,6 +240,18 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
                               "their counts; give --non-finite {}",
                               to_string(options.non_finite), options.replay->string(),
                               to_string(rows.front().rule), to_string(rows.front().rule)));
+    // Counts are those of the faults the file's campaign hit: its format and target must be this
+    // campaign's (a file without provenance holds fp32 weight faults, as the published lists).
+    const auto replayed = read_provenance(*options.replay);
+    const std::string their_format = replayed ? replayed->format : "fp32";
+    const std::string their_target = replayed ? replayed->target : "weights";
+    if (their_format != to_string(inference.format) || their_target != to_string(options.target))
+      throw Error(ExitCode::kUsage,
+                  fmt::format("--format {} --target {}: the rows of {} are faults of {} {}{}, and a replay "
+                              "keeps their counts; give --format {} --target {}",
+                              to_string(inference.format), to_string(options.target),
+                              options.replay->string(), their_format, their_target,
+                              replayed ? "" : " (a file without provenance)", their_format, their_target));
     loop.images = rows.front().counts.injections;
     auto engine = make_replay_engine(rows, options.replay->string());
     provenance.replay = std::filesystem::absolute(*options.replay).string();
@@ -262,6 +274,15 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
       "mean " + join_values(source.normalization.mean) + " std " + join_values(source.normalization.std);
   provenance.images = data.size();
   provenance.device = device.str();
+  // A batch larger than the test set is one batch of all of it: recorded as what runs, so the
+  // same campaign asked for with -b of the test set's size is the same campaign.
+  auto batch_size = inference.batch_size;
+  if (batch_size > data.size()) {
+    spdlog::log(batch_size == kDefaultBatchSize ? spdlog::level::debug : spdlog::level::info,
+                "-b {}: the campaign's {} images make one batch of {}", batch_size, data.size(), data.size());
+    batch_size = data.size();
+  }
+  provenance.batch_size = batch_size;
   // The results file is checked before the model is loaded and the golden pass runs.
   loop.images = data.size();
   provenance = checked_provenance(options.output, provenance, options.adopt, check_rows);
@@ -273,7 +294,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   const auto t1 = std::chrono::steady_clock::now();
   stop_requested();
   EngineOptions engine_options;
-  engine_options.batch_size = inference.batch_size;
+  engine_options.batch_size = batch_size;
   engine_options.memory_limit = memory_limit;
   engine_options.stop = options.stop;
   engine_options.non_finite = options.non_finite;
@@ -285,7 +306,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   if (inference.threads > 0 && at::get_num_threads() != inference.threads)
     spdlog::warn("--threads {}: LibTorch runs {} threads", inference.threads, at::get_num_threads());
   spdlog::info("{}: {} faults x {} images, {} engine, batch {}, {} thread(s), {}", work.label, faults.size(),
-               data.size(), engine->name(), inference.batch_size, at::get_num_threads(), device.str());
+               data.size(), engine->name(), batch_size, at::get_num_threads(), device.str());
   stop_requested();
 
   auto summary = finish(*engine);

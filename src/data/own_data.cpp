@@ -143,6 +143,23 @@ Dataset read_tensor_file(const std::filesystem::path& file, const Normalization&
     labels = labels.narrow(0, 0, limit);
   }
   if (images.scalar_type() == torch::kFloat) {
+    // Float pixels are scaled already: anything outside 0..1 (or not finite) is data of another
+    // convention, which would be normalized as if it were pixels and give another model's answers.
+    const auto finite = torch::isfinite(images).all(/*dim=*/3).all(/*dim=*/2).all(/*dim=*/1);
+    if (!finite.all().item<bool>()) {
+      const auto image = finite.logical_not().nonzero()[0].item<std::int64_t>();
+      throw InputError(
+          fmt::format("{}: image {} holds NaN or infinite values; float32 images must hold "
+                      "pixels in 0..1",
+                      file.string(), image));
+    }
+    const auto low = images.min().item<float>(), high = images.max().item<float>();
+    if (low < 0 || high > 1)
+      throw InputError(
+          fmt::format("{}: float32 images hold values from {:g} to {:g}; they must be pixels in "
+                      "0..1 (dnnfi normalizes them with --mean/--std): scale them, or store "
+                      "8-bit images as uint8",
+                      file.string(), low, high));
     if (size.size() == 2)
       throw Error(ExitCode::kUsage,
                   "--size resizes 8-bit images only; " + file.string() + " holds float32 ones");

@@ -5,6 +5,7 @@
 #include "csv/fault_table.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/fault_list.hpp"
+#include "dnnfi/word_format.hpp"
 #include "text.hpp"
 
 namespace dnnfi {
@@ -21,7 +22,8 @@ std::optional<std::size_t> keras_number(const std::string& name, const std::stri
 
 }  // namespace
 
-FaultList read_keras_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers) {
+FaultList read_keras_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
+                                WordFormat format) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open the Keras fault list");
   std::vector<const Layer*> convs, denses;  // the PyTorch layers, in parameter order
@@ -59,6 +61,10 @@ FaultList read_keras_fault_list(const std::filesystem::path& path, const std::ve
         table.fail("TensorIndex " + format_index(k) + " of " + fault.layer + " is out of range for " +
                    layer->name + ".weight of shape " + format_shape(layer->shape) + " (as " +
                    format_index(index) + ")");
+    if (fault.bits.word() & ~all_bits(format).word())
+      table.fail("Bit " + format_bits(fault.bits) + " is past the word of " + std::string(to_string(format)) +
+                 " (bits 0-" + std::to_string(word_bits(format) - 1) +
+                 "); the seed's Keras lists fault fp32 words");
     fault.layer = layer->name;
     fault.index = std::move(index);
     list.faults.push_back(std::move(fault));

@@ -1,6 +1,8 @@
 // Statistical fault lists (Leveugle et al., DATE 2009) as the seed generated them, and the
 // ways a campaign takes part of a list (spread samples, shards).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -79,8 +81,11 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
     }
     faults.push_back(std::move(fault));
   };
+  std::vector<std::string> capped;  // layers with fewer possible faults than --per-layer asks for
   for (const auto& layer : layers) {
     const auto weights = static_cast<std::uint64_t>(layer.numel());
+    if (spec.per_layer && *spec.per_layer > weights * bits_per_weight)
+      capped.push_back(fmt::format("{} {}", layer.name, weights * bits_per_weight));
     const std::uint64_t count =
         spec.per_layer
             ? *spec.per_layer
@@ -106,6 +111,13 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
       add(layer, offset, start);
     }
   }
+  if (!capped.empty())
+    spdlog::warn(
+        "--per-layer {}: {} layer(s) have fewer possible faults and get every one of them ({})",
+        *spec.per_layer, capped.size(),
+        fmt::format(
+            "{}", fmt::join(capped.begin(), capped.begin() + std::min<std::size_t>(capped.size(), 5), ", ")) +
+            (capped.size() > 5 ? ", ..." : ""));
   return faults;
 }
 

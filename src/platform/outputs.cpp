@@ -79,7 +79,31 @@ const char* kind_of_file(const std::filesystem::file_status& status) {
                    " or move the file away");
 }
 
+// How the path was given, and the file it is when a '..' in it makes that less than plain
+// ("./x/../R.csv (that is /home/u/R.csv)"), for messages.
+std::string shown(const std::filesystem::path& given, const std::filesystem::path& file) {
+  for (const auto& part : given)
+    if (part == "..") return given.string() + " (that is " + file.string() + ")";
+  return given.string();
+}
+
 }  // namespace
+
+std::filesystem::path resolved_path(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto resolved = std::filesystem::absolute(path, ec);
+  if (ec) return path.lexically_normal();
+  // weakly_canonical resolves the parts that exist and normalizes the rest lexically; once a
+  // '..' after a missing folder is gone, an existing part behind it (a symbolic link) can be
+  // resolved too, so repeat until nothing changes.
+  for (int i = 0; i < 8; ++i) {
+    auto next = std::filesystem::weakly_canonical(resolved, ec);
+    if (ec) return resolved.lexically_normal();
+    if (next == resolved) break;
+    resolved = std::move(next);
+  }
+  return resolved;
+}
 
 std::string describe(OutputKind kind) {
   switch (kind) {
@@ -123,12 +147,15 @@ std::string first_line_of(const std::filesystem::path& path, std::size_t limit) 
   return line.size() > limit ? shown + "..." : shown;
 }
 
-void check_output(const std::filesystem::path& path, OutputKind kind,
+void check_output(const std::filesystem::path& given, OutputKind kind,
                   const std::vector<std::filesystem::path>& inputs, std::string_view option) {
+  // Every check is made on the file the writer will land on: a path through a folder that does
+  // not exist yet ("x/../R.csv") names R.csv once the writer has created x.
+  const auto path = resolved_path(given);
   std::error_code ec;
   for (const auto& input : inputs)
-    if (!input.empty() && std::filesystem::equivalent(input, path, ec))
-      throw Error(ExitCode::kUsage, path.string() + " is an input of this command and its " +
+    if (!input.empty() && (resolved_path(input) == path || std::filesystem::equivalent(input, path, ec)))
+      throw Error(ExitCode::kUsage, shown(given, path) + " is an input of this command and its " +
                                         std::string(option) + "; choose another " + std::string(option));
   // The sidecar dnnfi writes beside the output must not be someone else's file either.
   const auto sidecar = sidecar_of(path);
@@ -140,24 +167,25 @@ void check_output(const std::filesystem::path& path, OutputKind kind,
   const auto status = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(status)) return;
   if (!std::filesystem::is_regular_file(status))
-    throw ResourceError(path.string() + " is " + kind_of_file(status) + ", not a file dnnfi can write " +
+    throw ResourceError(shown(given, path) + " is " + kind_of_file(status) + ", not a file dnnfi can write " +
                         std::string(option) + " to; give a file path");
   if (std::filesystem::file_size(path, ec) == 0 || ec) return;
   const auto head = head_of(path);
   const auto begins = "it begins '" + first_line_of(path) + "'";
+  const auto named = std::filesystem::path(shown(given, path));
   switch (kind) {
     case OutputKind::kResults:
-      if (!is_results(head)) refuse(path, option, kind, begins);
+      if (!is_results(head)) refuse(named, option, kind, begins);
       return;
     case OutputKind::kFaultList:
-      if (!is_seed_table(head)) refuse(path, option, kind, begins);
+      if (!is_seed_table(head)) refuse(named, option, kind, begins);
       if (!std::filesystem::exists(sidecar, ec))
-        refuse(path, option, kind, "a fault list without the " + sidecar + " dnnfi writes beside its own");
+        refuse(named, option, kind, "a fault list without the " + sidecar + " dnnfi writes beside its own");
       return;
     case OutputKind::kReportJson:
     case OutputKind::kReportHtml:
     case OutputKind::kSlurmScript:
-      if (head.find(output_marker(kind)) == std::string::npos) refuse(path, option, kind, begins);
+      if (head.find(output_marker(kind)) == std::string::npos) refuse(named, option, kind, begins);
       return;
   }
 }

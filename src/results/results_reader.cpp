@@ -1,9 +1,12 @@
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "csv/fault_table.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/results.hpp"
+#include "dnnfi/word_format.hpp"
 #include "text.hpp"
 
 namespace dnnfi {
@@ -23,6 +26,56 @@ std::string read_stream(std::istream& in, const std::string& source) {
   std::string content(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
   if (in.bad()) throw InputError(source + ": read error");
   return content;
+}
+
+// Whether `tail`, text after the last line end, could be the start of a results row that a
+// kill cut short (the first `columns` fields of a dnnfi or seed results header, each of its
+// form so far). A note a user appended without a line end cannot, and is never dropped.
+bool could_start_row(const std::string& tail, const std::vector<std::string>& header) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (const char c : tail) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\r') return false;
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted)
+      fields.emplace_back();
+    else
+      fields.back() += c;
+  }
+  if (fields.size() > header.size()) return false;
+  const auto only = [](const std::string& field, std::string_view allowed) {
+    return field.find_first_not_of(allowed) == std::string::npos;
+  };
+  const auto prefix_of_name = [](const std::string& field, const std::vector<std::string>& names) {
+    const auto value = text::trim(field);
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& name) { return name.compare(0, value.size(), value) == 0; });
+  };
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto& field = fields[i];
+    const bool last = i + 1 == fields.size();
+    const auto& column = header[i];
+    bool fits = true;
+    if (column == "Injection")
+      fits = only(field, "0123456789") && (last || !field.empty());
+    else if (column == "Layer")
+      fits = field.find(' ') == std::string::npos && (last || !field.empty());
+    else if (column == "TensorIndex")
+      fits = only(field, "\"()0123456789, ") && (last || !field.empty());
+    else if (column == "Bit")
+      fits = only(field, "\"0123456789|") && (last || !field.empty());
+    else if (column == "fault_model")
+      fits = prefix_of_name(field, fault_model_names());
+    else if (column == "non_finite_rule")
+      fits = prefix_of_name(field, non_finite_rule_names());
+    else if (column == "non_finite")
+      fits = only(field, "0123456789\r");
+    else if (i < 8)  // the seed's counts
+      fits = only(field, "0123456789\r") && (last || !field.empty());
+    if (!fits) return false;
+  }
+  return true;
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -51,6 +104,7 @@ void ResultsReader::load(std::string content, const std::string& source) {
   const auto last_newline = s.content.rfind('\n');
   const std::size_t complete = last_newline == std::string::npos ? 0 : last_newline + 1;
   s.torn = s.content.size() - complete;
+  const auto tail = s.content.substr(complete);
   s.content.resize(complete);
   if (complete == 0) return;
   s.stream.str(s.content);
@@ -64,6 +118,14 @@ void ResultsReader::load(std::string content, const std::string& source) {
   s.non_finite = t.column("non_finite");
   s.fault_model = t.column("fault_model");
   s.rule = t.column("non_finite_rule");
+  if (s.torn > 0 && !could_start_row(tail, t.header())) {
+    const auto lines = 1 + std::count(s.content.begin(), s.content.end(), '\n');
+    const auto shown = tail.size() > 40 ? tail.substr(0, 40) + "..." : tail;
+    throw InputError(source, static_cast<long>(lines),
+                     "the last line ('" + shown +
+                         "') has no line end and is not the start of a results row a kill cut short; dnnfi "
+                         "drops only such a row: move that text out of the file (it is left as it is)");
+  }
 }
 
 ResultsReader::~ResultsReader() = default;
@@ -107,7 +169,20 @@ bool ResultsReader::next(ResultRow& row) {
 
 std::vector<ResultRow> ResultsReader::read_all() {
   std::vector<ResultRow> rows;
-  for (ResultRow row; next(row);) rows.push_back(std::move(row));
+  // A fault counted twice (two parts concatenated by hand) would weigh twice in every finding,
+  // and its two rows may disagree: refused, as resume and merge refuse it.
+  std::unordered_map<std::int64_t, long> injection_line;
+  std::unordered_map<std::string, long> fault_line;
+  for (ResultRow row; next(row);) {
+    const auto& t = *state_->table;
+    if (const auto [at, fresh] = injection_line.emplace(row.fault.injection, t.line()); !fresh)
+      t.fail("Injection " + std::to_string(row.fault.injection) + " is already on line " +
+             std::to_string(at->second) + "; a fault is counted once: keep one of the two rows");
+    if (const auto [at, fresh] = fault_line.emplace(key(row.fault), t.line()); !fresh)
+      t.fail("the fault " + key(row.fault) + " is already on line " + std::to_string(at->second) +
+             "; a fault is counted once: keep one of the two rows");
+    rows.push_back(std::move(row));
+  }
   return rows;
 }
 

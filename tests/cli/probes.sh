@@ -122,14 +122,14 @@ probe seed-float 2 "--seed must be a whole number at least 0, got '1e23'" -- \
   "$dnnfi" faultlist --seed 1e23 -o never.csv
 probe seed-negative 2 "--seed must be a whole number at least 0, got '-1'" -- \
   "$dnnfi" faultlist --seed -1 -o never.csv
-probe sample-negative 2 "--sample must be a whole number at least 0, got '-1'" -- \
+probe sample-negative 2 "--sample must be a whole number at least 1, got '-1'" -- \
   "$dnnfi" run "${quick[@]}" -f two.csv --sample -1 -o never.csv
 probe memory-below-a-batch 0 "--memory-limit 1K holds less than one batch of cached activations" two.csv -- \
   "$dnnfi" run "${quick[@]}" -f two.csv --memory-limit 1K -o small-memory.csv
 # OpenMP may run fewer threads than asked for: then the log says so, and the provenance holds
 # what ran.
 text=$("$dnnfi" run -n resnet20 -d cifar10 --images 20 -q -f two.csv --threads 1000 -o threads.csv 2>&1)
-ran=$(echo "$text" | sed -n 's/.*batch 128, \([0-9]*\) thread(s).*/\1/p')
+ran=$(echo "$text" | sed -n 's/.*batch [0-9]*, \([0-9]*\) thread(s).*/\1/p')
 recorded=$(/usr/bin/python3 -c "import json; print(json.load(open('threads.csv.json'))['threads'])")
 if [ -z "$ran" ] || [ "$ran" != "$recorded" ] || { [ "$ran" != 1000 ] && ! [[ $text =~ "--threads 1000: LibTorch runs $ran threads" ]]; }; then
   echo "FAIL threads: ran '$ran', recorded '$recorded'"; echo "$text" | tail -n 3; failures=$((failures + 1))
