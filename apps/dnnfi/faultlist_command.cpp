@@ -47,7 +47,7 @@ void setup_faultlist(CLI::App& app) {
       "every drawable bit of each drawn weight (the count then buys whole weights), for per-bit studies");
   cmd->add_option_function<std::string>(
       "--layers", [opts](const std::string& v) { opts->list.layers = v; },
-      "only the layers whose name matches this regular expression, e.g. 'layer3\\..*'");
+      "only the layers whose name holds a match of this regular expression (searched: 'layer3', '^conv1$')");
   cmd->add_option_function<std::string>(
       "--from-keras", [opts](const std::string& v) { opts->list.from_keras = v; },
       "map this Keras fault list of the seed (conv2d_N, dense_N; HWIO indices) onto the model instead of "

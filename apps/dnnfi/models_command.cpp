@@ -14,7 +14,13 @@ void setup_models(CLI::App& app) {
       app.add_subcommand("models", "the model zoo: datasets, sizes, seed accuracy, checkpoint status");
   cmd->add_option("--weights-dir", *weights_dir,
                   "directory holding checkpoint files (default: $DNNFI_WEIGHTS_DIR)");
-  cmd->callback([weights_dir] {
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "print the zoo as one JSON object, for programs");
+  cmd->callback([weights_dir, json] {
+    if (*json) {
+      fmt::print("{}", models_json(*weights_dir));
+      return;
+    }
     fmt::print("{:<12} {:<9} {:>7} {:>9} {:>12} {:>10} {:>9}  {}\n", "name", "dataset", "classes", "input",
                "weights", "faults", "seed top1", "checkpoint");
     for (const auto& row : zoo_status(*weights_dir)) {

@@ -96,7 +96,8 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
   add_target_option(*cmd, opts->campaign.target);
   cmd->add_option_function<std::string>(
       "--layers", [opts](const std::string& v) { opts->campaign.layers = v; },
-      "run only the faults of the layers whose name matches this regular expression");
+      "run only the faults of the layers whose name holds a match of this regular expression (searched: "
+      "'layer3', '^conv1$')");
   cmd->add_option("--shard", opts->shard,
                   "run every N-th fault starting at K (K/N, 0-based; default: all faults)");
   cmd->add_option_function<std::string>(
@@ -144,6 +145,9 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       "--adopt", opts->campaign.adopt,
       "take the rows of an -o without provenance (.csv.json) as this campaign's: checked row by row "
       "and recorded as adopted (default: refused, their origin is unknown)");
+  cmd->add_flag("--overwrite", opts->campaign.overwrite,
+                "replace the results of another campaign in -o (a dnnfi results file with its provenance; "
+                "default: refused), e.g. after retraining the model");
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
 }
 

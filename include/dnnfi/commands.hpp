@@ -26,10 +26,12 @@ inline constexpr Named<ParamSelection> kParamSelectionNames[] = {{ParamSelection
 
 // Which model and test set a command works on.
 struct ModelOptions {
-  std::string name = "resnet20";                     // -n, a zoo model; Default: resnet20
-  std::string dataset = "cifar10";                   // -d, its zoo dataset; Default: cifar10
-  std::optional<std::filesystem::path> model_file;   // --model FILE.pt, one's own; Default: the zoo's -n/-d
-  std::optional<std::filesystem::path> data;         // --data SPEC, one's own test set; Default: the zoo's
+  std::string name = "resnet20";                    // -n, a zoo model; Default: resnet20
+  std::string dataset = "cifar10";                  // -d, its zoo dataset; Default: cifar10
+  std::optional<std::filesystem::path> model_file;  // --model FILE.pt, one's own; Default: the zoo's -n/-d
+  // --data SPEC, one's own test set (a folder, a .pt or CIFAR .bin file, or a zoo dataset's name:
+  // its official test set); Default: the zoo's
+  std::optional<std::filesystem::path> data;
   Normalization normalization;                       // --mean/--std for --data; Default: the zoo's, else none
   std::vector<std::int64_t> size;                    // --size HxW for --data; Default: as stored
   ParamSelection params = ParamSelection::kWeights;  // --params; Default: conv/linear weights
@@ -61,6 +63,13 @@ struct EvalResult {
   double seconds = 0;
 };
 EvalResult evaluate(const ModelOptions& model, const InferenceOptions& inference);
+
+// `models`, `layers` and `eval` as one JSON object each ("kind": "dnnfi models" / "dnnfi layers"
+// / "dnnfi eval"), for programs: the zoo with its datasets, the layers with shapes and weight
+// counts, the accuracy with its counts.
+std::string models_json(const std::optional<std::filesystem::path>& weights_dir);
+std::string layers_json(const std::vector<Layer>& layers);
+std::string eval_json(const EvalResult& result, const std::string& model);
 
 // The injectable layers (and, with --params all, parameters) of the model, in parameter order.
 std::vector<Layer> model_layers(const ModelOptions& model);
@@ -106,6 +115,9 @@ struct CampaignOptions {
   // --adopt: rows of an existing -o without provenance are taken as this campaign's (checked row
   // by row, recorded in the provenance). Default: refused, their origin is unknown.
   bool adopt = false;
+  // --overwrite: an -o holding another campaign's results (dnnfi's: its header and provenance say
+  // so) is replaced instead of refused; anything else is still refused. Default: refused.
+  bool overwrite = false;
   CampaignObserver* observer = nullptr;     // told the progress; Default: none
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler; Default: none
   // For tests that need a kill at an exact point: raise this signal after this many new rows

@@ -70,7 +70,8 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
 FaultList read_keras_fault_list(const std::filesystem::path& path, const std::vector<Layer>& layers,
                                 WordFormat format = WordFormat::kFp32);
 
-// The faults of the layers whose name matches the regular expression (ECMAScript, whole name).
+// The faults of the layers whose name holds a match of the regular expression (ECMAScript,
+// searched as --emulate-tf32 is: "layer3" keeps layer3's layers, "^conv1$" conv1 alone).
 std::vector<Layer> select_layers(const std::vector<Layer>& layers, const std::string& pattern);
 std::vector<Fault> select_faults(const std::vector<Fault>& faults, const std::string& pattern);
 

@@ -31,6 +31,8 @@ struct ZooEntry {
 };
 
 const std::vector<ZooEntry>& zoo();
+// The zoo's datasets, in the registry's order ("cifar10", "cifar100", "gtsrb").
+std::vector<std::string> zoo_dataset_names();
 // Case-insensitive lookup ("ResNet20", "Vgg11_bn"); throws a usage Error listing the zoo.
 const ZooEntry& find_model(const std::string& name, const std::string& dataset);
 

@@ -10,8 +10,8 @@
 #include "dnnfi/errors.hpp"
 #include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
-#include "findings/json.hpp"
-#include "results/flat_json.hpp"
+#include "platform/flat_json.hpp"
+#include "platform/json.hpp"
 #include "text.hpp"
 
 namespace dnnfi {

@@ -73,7 +73,7 @@ Provenance describe(const Workload& work, const InferenceOptions& inference, con
 // are), and rows with no provenance at all are of unknown origin, refused unless `adopt` (the
 // adoption is then recorded). Nothing is written here.
 Provenance checked_provenance(const std::filesystem::path& output, Provenance ours, bool adopt,
-                              const std::function<std::size_t()>& check_rows) {
+                              bool overwrite, const std::function<std::size_t()>& check_rows) {
   // An empty results file holds nothing to protect: a provenance left beside it is stale.
   if (std::filesystem::file_size(output) == 0) return ours;
   if (const auto theirs = read_provenance(output)) {
@@ -81,9 +81,15 @@ Provenance checked_provenance(const std::filesystem::path& output, Provenance ou
     if (!differences.empty()) {
       std::string why;
       for (const auto& d : differences) why += (why.empty() ? "" : "; ") + d;
+      if (overwrite) {
+        // The user asked for it, and the file is dnnfi's (its header and its provenance say so).
+        spdlog::warn("{}: replacing the results of another campaign ({}; --overwrite)", output.string(), why);
+        std::filesystem::resize_file(output, 0);
+        return ours;
+      }
       throw InputError(provenance_path(output).string() + ": " + output.string() +
                        " holds another campaign's results (" + why +
-                       "); use another -o, or the same options");
+                       "); use another -o, the same options, or --overwrite to replace them");
     }
     ours.adopted = theirs->adopted;  // an adoption stays on record
     if (adopt)
@@ -257,7 +263,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
     provenance.replay = std::filesystem::absolute(*options.replay).string();
     provenance.images = loop.images;
     provenance.engine = "replay";
-    provenance = checked_provenance(options.output, provenance, options.adopt, check_rows);
+    provenance = checked_provenance(options.output, provenance, options.adopt, options.overwrite, check_rows);
     spdlog::info("{}: {} faults, counts replayed from {}", work.label, faults.size(),
                  options.replay->string());
     return finish(*engine);
@@ -285,7 +291,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   provenance.batch_size = batch_size;
   // The results file is checked before the model is loaded and the golden pass runs.
   loop.images = data.size();
-  provenance = checked_provenance(options.output, provenance, options.adopt, check_rows);
+  provenance = checked_provenance(options.output, provenance, options.adopt, options.overwrite, check_rows);
   stop_requested();
   auto model = load_for_inference(*files, device, inference, options.target);
   check_model_fits(model, data, source.path.string());
@@ -300,6 +306,7 @@ CampaignSummary run_campaign(const ModelOptions& model_options, const InferenceO
   engine_options.non_finite = options.non_finite;
   engine_options.stack = options.stack;
   auto engine = make_engine(options.engine, model, data, engine_options);
+  provenance.engine = engine->name();  // the engine that runs (naive where the staged one cannot)
   spdlog::debug("model and data loaded in {:.2f} s, engine set up in {:.2f} s", load_seconds,
                 seconds_since(t1));
   // OpenMP may start fewer threads than asked for; it is known once the first pass has run.

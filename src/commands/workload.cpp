@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "dnnfi/errors.hpp"
 #include "text.hpp"
 
@@ -18,6 +20,21 @@ Workload resolve_workload(const ModelOptions& options) {
 }
 
 DataSource Workload::data() const {
+  // A zoo dataset's name (with no file or folder of that name here): its official test set,
+  // for a model of one's own too; the normalization is --mean/--std, else the zoo model's.
+  if (options.data && !std::filesystem::exists(*options.data)) {
+    const auto names = zoo_dataset_names();
+    const auto name = text::lower(options.data->string());
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      const auto& first =
+          *std::find_if(zoo().begin(), zoo().end(), [&](const ZooEntry& e) { return e.dataset == name; });
+      auto source = zoo_test_set(entry && entry->dataset == name ? *entry : first, where);
+      source.normalization = options.normalization.mean.empty() && options.normalization.std.empty() && entry
+                                 ? entry->normalization
+                                 : options.normalization;
+      return source;
+    }
+  }
   if (options.data) {
     // A zoo model keeps its own normalization unless --mean/--std say otherwise.
     auto normalization = options.normalization;

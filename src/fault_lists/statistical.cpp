@@ -122,13 +122,14 @@ std::vector<Fault> generate_fault_list(const std::vector<Layer>& layers, const S
 }
 
 namespace {
-// The items whose layer name (`name_of(item)`) matches `pattern` as a whole.
+// The items whose layer name (`name_of(item)`) holds a match of `pattern` (a search, as
+// --emulate-tf32's: "layer3" keeps every layer of layer3, "^conv1$" conv1 alone).
 template <typename T, typename Name>
 std::vector<T> matching(const std::vector<T>& items, const std::string& pattern, Name name_of) {
   const auto re = compile(pattern);
   std::vector<T> kept;
   std::copy_if(items.begin(), items.end(), std::back_inserter(kept),
-               [&](const T& item) { return std::regex_match(name_of(item), re); });
+               [&](const T& item) { return std::regex_search(name_of(item), re); });
   return kept;
 }
 }  // namespace

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <map>
 
+#include "comparison_json.hpp"
 #include "dnnfi/findings.hpp"
 #include "dnnfi/word_format.hpp"
-#include "json.hpp"
 
 namespace dnnfi {
 namespace {

@@ -6,9 +6,9 @@
 #include <map>
 #include <set>
 
+#include "comparison_json.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/findings.hpp"
-#include "json.hpp"
 
 namespace dnnfi {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "dnnfi/errors.hpp"
 #include "dnnfi/outputs.hpp"
-#include "findings/json.hpp"
-#include "flat_json.hpp"
+#include "platform/flat_json.hpp"
+#include "platform/json.hpp"
 #include "platform/sha256.hpp"
 
 namespace dnnfi {

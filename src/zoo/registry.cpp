@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -76,6 +77,13 @@ const ZooEntry& find_model(const std::string& name, const std::string& dataset) 
     throw Error(ExitCode::kUsage, "unknown dataset '" + dataset + "'; the zoo has " + known);
   }
   throw Error(ExitCode::kUsage, "the zoo has no model '" + name + "' for " + d + "; it has " + known);
+}
+
+std::vector<std::string> zoo_dataset_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : zoo())
+    if (std::find(names.begin(), names.end(), entry.dataset) == names.end()) names.push_back(entry.dataset);
+  return names;
 }
 
 }  // namespace dnnfi

@@ -60,9 +60,16 @@ class Writer {
     separate();
     if constexpr (std::is_integral_v<T>) {
       out_ += std::to_string(value);
+    } else if constexpr (std::is_same_v<T, float>) {
+      out_ += std::isfinite(value) ? fmt::format("{}", value) : "null";  // the shortest that reads back
     } else {
       out_ += std::isfinite(value) ? fmt::format("{:.17g}", static_cast<double>(value)) : "null";
     }
+    return *this;
+  }
+  Writer& boolean(bool value) {
+    separate();
+    out_ += value ? "true" : "false";
     return *this;
   }
   // An unknown value is null.
@@ -104,10 +111,3 @@ class Writer {
 };
 
 }  // namespace dnnfi::json
-
-namespace dnnfi {
-struct Comparison;
-// A comparison as one JSON object (comparison_json, and a report's `reference`); `kind`, when
-// given, is its first key.
-void write_json(json::Writer& out, const Comparison& comparison, std::string_view kind = {});
-}  // namespace dnnfi
