@@ -60,11 +60,11 @@ class _Bar:
             self.bar.close()
 
 
-def run_campaign_process(command, outputs, show_progress, label):
+def run_campaign_process(command, outputs, show_progress, label, rename=None):
     """Runs ``dnnfi run ...`` (``command``, without the progress options) to its end. Returns the
     tool's stdout and the last progress event. Ctrl-C stops the tool and raises
     KeyboardInterrupt once it has exited; another failure raises the exception of its exit
-    status."""
+    status, its message put in the user's terms by ``rename``."""
     read_end, write_end = os.pipe()
     full = command + ["--progress", "json", "--progress-fd", str(write_end)]
     # The tool stops, keeping its rows, if this process dies first (run_command.cpp).
@@ -116,12 +116,12 @@ def run_campaign_process(command, outputs, show_progress, label):
         err.seek(0)
         stdout = out.read().decode(errors="replace")
         stderr = err.read().decode(errors="replace")
-    forward_log(stderr)
+    forward_log(stderr, rename)
     if interrupt is not None:
         last = bar.last
         if last is not None and hasattr(interrupt, "add_note"):
             interrupt.add_note(f"dnnfi stopped with {last['done']} of {last['total']} faults in {outputs[0]}; "
                                "the same call resumes")
         raise interrupt
-    check_status(status, stderr, full, outputs)
+    check_status(status, stderr, full, outputs, rename)
     return stdout, bar.last

@@ -1,11 +1,15 @@
 """The dnnfi Python package against the dnnfi tool: the same rows from a module as from its
-TorchScript file, DataFrame fault lists as CSV ones, exit statuses as exceptions, Ctrl-C that
-keeps the rows and resumes to the same file, modules that cannot be exported, the tool lookup.
+TorchScript file, DataFrame fault lists as CSV ones (with the format and target they were drawn
+for), exit statuses as exceptions, messages in the user's terms, exports kept where the
+provenance says, overwrite, unknown keyword arguments, findings as DataFrames and charts, Ctrl-C
+that keeps the rows and resumes to the same file, modules that cannot be exported, the tool lookup.
 
 Run by CTest (python.package) with build/python on PYTHONPATH and the shared data, weights and
 seed files through DNNFI_SHARED / DNNFI_DATA_DIR / DNNFI_WEIGHTS_DIR:
     /usr/bin/python3 -m pytest tests/python/test_package.py
 """
+import copy
+import hashlib
 import json
 import os
 import shutil
@@ -143,7 +147,7 @@ def test_exit_statuses_are_exceptions_with_the_tools_message(tmp_path):
         dnnfi.evaluate("resnet20", "cifar10", batch_size=0)
     assert usage.value.exit_code == 2
     assert str(usage.value) == "-b/--batch-size must be at least 1, got 0"
-    with pytest.raises(dnnfi.UsageError, match="--no-such-option"):
+    with pytest.raises(TypeError, match="'no_such_option'"):
         dnnfi.evaluate("resnet20", "cifar10", no_such_option=3)
 
     with pytest.raises(dnnfi.InputError) as bad_list:
@@ -289,8 +293,298 @@ def test_the_tool_is_found_beside_the_package_then_on_path_then_through_dnnfi_bi
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    assert found(package.parent, fake.parent, named) == str((package / "../../dnnfi").resolve())
+    if (package / "_layout.py").exists():  # the package as installed or built (build/python)
+        assert found(package.parent, fake.parent, named) == str((package / "../../dnnfi").resolve())
     assert found(source.parent, fake.parent, named) == str(fake)
     assert found(source.parent, tmp_path / "empty", named) == str(named)
     assert found(source.parent, tmp_path / "empty").startswith(
         "ResourceError: cannot find the dnnfi executable: none is installed beside this package, none is on PATH")
+
+
+# ---- JSON listings, zoo datasets by name -------------------------------------------------------
+
+def test_listings_come_from_the_tools_json_with_their_columns(small_net, cifar):
+    zoo = json.loads(run_cli("models", "--json").stdout)
+    frame = dnnfi.models()
+    assert list(frame.columns) == ["name", "dataset", "classes", "input", "weights", "faults", "faults_exact",
+                                   "seed_top1", "checkpoint", "checkpoint_file"]
+    assert len(frame) == len(zoo["models"])
+    resnet20 = frame.set_index(["name", "dataset"]).loc[("resnet20", "cifar10")]
+    assert (resnet20["input"], resnet20["classes"], resnet20["weights"]) == ("3x32x32", 10, 268336)
+    assert resnet20["checkpoint"] in ("verified", "present", "missing", "not published")
+    assert frame["faults"].dtype == np.int64 and frame["seed_top1"].dtype == np.float64
+
+    zoo_layers = dnnfi.layers("resnet20", "cifar10")
+    assert list(zoo_layers.columns) == ["layer", "shape", "weights"] and len(zoo_layers) == 20
+    assert zoo_layers.iloc[0].tolist() == ["conv1", "16x3x3x3", 432]
+    assert dnnfi.layers(small_net).values.tolist() == [
+        ["features.0", "8x3x3x3", 216], ["features.4", "16x8x3x3", 1152], ["classifier", "10x16", 160]]
+
+    printed = json.loads(run_cli("eval", "-n", "resnet20", "-d", "cifar10", "--images", IMAGES, "--threads", 1,
+                                 "--json").stdout)
+    assert dnnfi.evaluate("resnet20", "cifar10", images=IMAGES, threads=1) == printed["correct"] / printed["total"]
+    # A zoo dataset's name as the data of a model of one's own: the tool finds its test set, the
+    # same images as (images, labels) read from it here.
+    by_name = dnnfi.evaluate(small_net, "cifar10", images=IMAGES, mean=MEAN, std=STD, threads=1)
+    assert by_name == dnnfi.evaluate(small_net, cifar, mean=MEAN, std=STD, threads=1)
+
+
+# ---- what a fault list was drawn for goes with it ----------------------------------------------
+
+def test_a_lists_format_and_target_reach_the_run_and_a_contradiction_is_refused(tmp_path, small_net, cifar):
+    options = dict(mean=MEAN, std=STD, threads=1, progress=False)
+    int8 = dnnfi.fault_list(small_net, format="int8", per_layer=4)
+    assert int8.attrs["dnnfi"] == {"format": "int8", "target": "weights", "bits": "0-7", "burst": 1}
+    assert int8["Bit"].max() <= 7
+    campaign = dnnfi.run(small_net, cifar, int8, output=tmp_path / "int8.csv", **options)
+    # The format applied, and the bits of the list's record, which the tool reads only from the
+    # record the package wrote beside the CSV.
+    assert campaign.provenance["format"] == "int8" and campaign.provenance["bits"] == "0-7"
+
+    with pytest.raises(dnnfi.UsageError) as contradiction:
+        dnnfi.run(small_net, cifar, int8, format="fp32", output=tmp_path / "fp32.csv", **options)
+    assert "'fp32'" in str(contradiction.value) and "'int8'" in str(contradiction.value)
+    assert not (tmp_path / "fp32.csv").exists()
+    # The record the package writes beside the CSV is the tool's: the tool refuses the list as
+    # fp32 too.
+    from dnnfi._inputs import Inputs
+    write_tensor_file(tmp_path / "test.pt", *cifar)
+    (tmp_path / "list").mkdir()
+    Inputs(tmp_path / "list").add_faults(int8)
+    refused = subprocess.run(tool_command("run", "--model", scripted_file(small_net, tmp_path), "--data",
+                                          tmp_path / "test.pt", "-f", tmp_path / "list" / "faults.csv", "-q",
+                                          "-o", tmp_path / "cli.csv"), capture_output=True, text=True)
+    assert refused.returncode == 2 and "drawn for weights stored as int8" in refused.stderr, refused.stderr
+
+    # A list kept as a CSV carries it too: read_results fills attrs, run applies it to a path.
+    dnnfi.fault_list(small_net, format="int8", per_layer=4, output=tmp_path / "kept.csv")
+    assert dnnfi.read_results(tmp_path / "kept.csv").attrs["dnnfi"]["format"] == "int8"
+    from_path = dnnfi.run(small_net, cifar, tmp_path / "kept.csv", output=tmp_path / "path.csv", **options)
+    assert from_path.provenance["format"] == "int8"
+    # The same faults as FP32 weights (a list without a record): compare refuses to pair them.
+    plain = int8.copy()
+    plain.attrs = {}
+    fp32 = dnnfi.run(small_net, cifar, plain, output=tmp_path / "plain.csv", **options)
+    assert fp32.provenance["format"] == "fp32"
+    with pytest.raises(dnnfi.UsageError, match="'int8'.*'fp32'"):
+        dnnfi.compare(campaign, fp32)
+
+
+def test_activation_faults_of_a_module_take_its_data(tmp_path, small_net, cifar):
+    with pytest.raises(dnnfi.UsageError, match="activations"):
+        dnnfi.fault_list(small_net, target="activations", per_layer=2)
+    faults = dnnfi.fault_list(small_net, cifar, target="activations", per_layer=2, mean=MEAN, std=STD)
+    assert faults.attrs["dnnfi"]["target"] == "activations"
+    # An element of one image's output: (C, H, W) for a conv, (F,) for a linear layer.
+    ranks = {layer: len(index.strip("()").split(",")) for layer, index in zip(faults["Layer"], faults["TensorIndex"])}
+    assert ranks == {"features.0": 3, "features.4": 3, "classifier": 1}
+    campaign = dnnfi.run(small_net, cifar, faults, mean=MEAN, std=STD, threads=1, progress=False,
+                         output=tmp_path / "act.csv")
+    assert campaign.provenance["target"] == "activations" and len(campaign.results) == 6
+
+
+# ---- in-memory data, messages, exports ---------------------------------------------------------
+
+def test_float_images_must_be_pixels_in_0_to_1(small_net, cifar):
+    images, labels = cifar
+    pixels = torch.from_numpy(images).float()
+    with pytest.raises(dnnfi.InputError) as unscaled:
+        dnnfi.evaluate(small_net, (pixels, labels))
+    assert "found values from 0 to 255" in str(unscaled.value) and unscaled.value.exit_code is None
+    assert "/tmp" not in str(unscaled.value) and ".pt" not in str(unscaled.value)
+    broken = pixels / 255
+    broken[3, 1, 2, 2] = float("nan")
+    with pytest.raises(dnnfi.InputError, match="found 1 NaN/Inf value"):
+        dnnfi.evaluate(small_net, (broken, labels))
+    options = dict(mean=MEAN, std=STD, threads=1)
+    assert dnnfi.evaluate(small_net, (pixels / 255, labels), **options) == dnnfi.evaluate(small_net, cifar, **options)
+
+
+def test_messages_name_what_the_user_gave_not_temporary_files(tmp_path, small_net, cifar):
+    options = dict(mean=MEAN, std=STD, threads=1, progress=False, output=tmp_path / "r.csv")
+    faults = dnnfi.fault_list(small_net, per_layer=2)
+    bad = faults.copy()
+    bad.loc[1, "Layer"] = "features.9"
+    with pytest.raises(dnnfi.InputError) as row:
+        dnnfi.run(small_net, cifar, bad, **options)
+    assert str(row.value).startswith("faults (the DataFrame given), row 1 (CSV line 3): unknown layer 'features.9'")
+    # A row of a filtered DataFrame: its position and its index label.
+    with pytest.raises(dnnfi.InputError) as labelled:
+        dnnfi.run(small_net, cifar, bad.iloc[1:], **options)
+    assert str(labelled.value).startswith("faults (the DataFrame given), row 0 (index 1, CSV line 2): ")
+    images, labels = cifar
+    with pytest.raises(dnnfi.InputError) as data:
+        dnnfi.evaluate(small_net, (images, labels + 12))
+    assert str(data.value).startswith("data (the images and labels given): image 0 has label ")
+    with pytest.raises(dnnfi.InputError) as model:
+        dnnfi.layers(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+    assert str(model.value).startswith("model (the Sequential module given, exported to TorchScript): no conv")
+    for error in row, labelled, data, model:
+        assert "/tmp" not in str(error.value) and "dnnfi-" not in str(error.value), error.value
+    assert not (tmp_path / "r.csv").exists()
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_a_modules_export_and_data_stay_where_the_provenance_says(tmp_path, monkeypatch, small_net, cifar):
+    home = tmp_path / "home"
+    monkeypatch.setenv("DNNFI_HOME", str(home))
+    faults = dnnfi.fault_list(small_net, per_layer=2)
+    campaign = dnnfi.run(small_net, cifar, faults, mean=MEAN, std=STD, threads=1, progress=False,
+                         output=tmp_path / "r.csv")
+    provenance = campaign.provenance
+    model = Path(provenance["model"])
+    assert model.parent == home / "models" / "own" and model.is_file()
+    assert model.name == provenance["model_sha256"] + ".pt" == sha256(model) + ".pt"
+    data = Path(provenance["dataset"].split(" ")[0])
+    assert data.parent == home / "data" / "own" and data.name == sha256(data) + ".pt"
+    assert sorted(p.name for p in (home / "models" / "own").iterdir()) == [model.name]  # no partial files
+    # The same module again: the kept files are reused, not written again.
+    before = model.stat().st_mtime_ns, data.stat().st_mtime_ns
+    again = dnnfi.run(small_net, cifar, faults, mean=MEAN, std=STD, threads=1, progress=False,
+                      output=tmp_path / "r.csv")
+    assert "0 done now, 6 resumed" in again.summary
+    assert (model.stat().st_mtime_ns, data.stat().st_mtime_ns) == before
+
+
+def test_overwrite_replaces_another_campaign_never_a_file_dnnfi_did_not_write(tmp_path, small_net, cifar):
+    options = dict(mean=MEAN, std=STD, threads=1, progress=False)
+    faults = dnnfi.fault_list(small_net, per_layer=3)
+    output = tmp_path / "r.csv"
+    first = dnnfi.run(small_net, cifar, faults, output=output, **options).provenance["model_sha256"]
+    retrained = copy.deepcopy(small_net)
+    with torch.no_grad():
+        retrained.classifier.weight.mul_(-1)
+    with pytest.raises(dnnfi.InputError, match="another campaign's results.*overwrite=True"):
+        dnnfi.run(retrained, cifar, faults, output=output, **options)
+    replaced = dnnfi.run(retrained, cifar, faults, output=output, overwrite=True, **options)
+    assert replaced.provenance["model_sha256"] != first
+    fresh = dnnfi.run(retrained, cifar, faults, output=tmp_path / "fresh.csv", **options)
+    assert output.read_bytes() == fresh.output.read_bytes()
+
+    foreign = tmp_path / "notes.csv"
+    foreign.write_text("my,own\n1,2\n")
+    before = sha256(foreign)
+    with pytest.raises(dnnfi.InputError, match="not a dnnfi results file"):
+        dnnfi.run(retrained, cifar, faults, output=foreign, overwrite=True, **options)
+    assert sha256(foreign) == before and not Path(str(foreign) + ".json").exists()
+
+
+def test_unknown_keyword_arguments_are_type_errors_naming_them(tmp_path, small_net, cifar):
+    from dnnfi._tool import option_names
+    assert {"overwrite", "format", "target", "threads", "images"} <= option_names("run")  # the tool's --help
+    with pytest.raises(TypeError) as run_error:
+        dnnfi.run(small_net, cifar, thread=1, output=tmp_path / "r.csv", progress=False)
+    assert "'thread'" in str(run_error.value) and "did you mean 'threads'" in str(run_error.value)
+    assert not (tmp_path / "r.csv").exists()
+    with pytest.raises(TypeError, match="'per_layers' .did you mean 'per_layer'"):
+        dnnfi.fault_list(small_net, per_layers=3)
+    with pytest.raises(TypeError, match="'imags' .did you mean 'images'.*, 'colour'"):
+        dnnfi.evaluate("resnet20", "cifar10", imags=10, colour="red")
+    with pytest.raises(TypeError, match="'json'"):
+        dnnfi.layers("resnet20", "cifar10", json=True)
+    with pytest.raises(TypeError, match="'weight_dir' .did you mean 'weights_dir'"):
+        dnnfi.models(weight_dir="x")
+
+
+# ---- findings as DataFrames and charts ---------------------------------------------------------
+
+def test_bit_fields_of_each_format():
+    from dnnfi.campaign import bit_field
+    expected = {"fp32": {31: "sign", 30: "exponent", 23: "exponent", 22: "mantissa", 0: "mantissa"},
+                "fp16": {15: "sign", 14: "exponent", 10: "exponent", 9: "mantissa"},
+                "bf16": {15: "sign", 14: "exponent", 7: "exponent", 6: "mantissa"},
+                "int8": {7: "sign", 6: "magnitude", 0: "magnitude"}}
+    for word_format, fields in expected.items():
+        assert {bit: bit_field(word_format, bit) for bit in fields} == fields, word_format
+    assert bit_field("fp32", "22|23") == "mantissa|exponent" and bit_field("int8", 8) is None
+
+
+def test_results_tables_and_html_of_a_campaign(tmp_path, small_net, cifar):
+    faults = dnnfi.fault_list(small_net, format="int8", per_layer=4, seed=3)
+    campaign = dnnfi.run(small_net, cifar, faults, mean=MEAN, std=STD, threads=1, progress=False,
+                         output=tmp_path / "r.csv")
+    results = campaign.results
+    assert results["field"].tolist() == ["sign" if bit == 7 else "magnitude" for bit in results["Bit"]]
+    assert np.allclose(results["sdc1_rate"], results["critical"] / results["n_injections"])
+    assert results["sdc1_rate"].dtype == np.float64
+
+    tables = campaign.tables()
+    assert set(tables) == {"overall", "layers", "bits", "fields"}  # no per-class findings in the report
+    findings = ["faults", "critical_faults", "critical_fault_rate", "ci99_low", "ci99_high", "mean_sdc1_rate",
+                "masked_share", "non_finite_share"]
+    overall = tables["overall"]
+    assert len(overall) == 1 and list(overall.columns[:8]) == findings
+    assert overall.loc[0, "faults"] == 12 and overall.loc[0, "critical_faults"] == (results["critical"] > 0).sum()
+    assert overall.loc[0, "format"] == "int8"
+    layers = tables["layers"]
+    assert list(layers.columns[:9]) == ["layer"] + findings
+    assert layers["layer"].tolist() == ["features.0", "features.4", "classifier"]
+    assert (layers["ci99_low"] <= layers["critical_fault_rate"]).all()
+    assert (layers["critical_fault_rate"] <= layers["ci99_high"]).all()
+    bits = tables["bits"]
+    assert list(bits.columns[:2]) == ["bit", "field"] and bits["faults"].sum() == 12
+    assert all(field == ("sign" if bit == 7 else "magnitude") for bit, field in zip(bits["bit"], bits["field"]))
+    assert tables["fields"]["field"].tolist() == ["sign", "magnitude"]
+
+    page = campaign._repr_html_()
+    assert "SmallNet module" in page and "critical faults" in page and "features.4" in page
+    assert "99% Wilson" in page
+
+
+def test_charts_of_a_campaign(tmp_path, small_net, cifar):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+    from matplotlib.container import ErrorbarContainer
+    faults = dnnfi.fault_list(small_net, bits="23-31", layers=r"^(features\.0|classifier)$", per_layer=8)
+    campaign = dnnfi.run(small_net, cifar, faults, mean=MEAN, std=STD, threads=1, progress=False,
+                         output=tmp_path / "r.csv")
+
+    def legend_of(ax):
+        legend = ax.get_legend()
+        handles = getattr(legend, "legend_handles", None) or legend.legendHandles
+        return {text.get_text(): handle for text, handle in zip(legend.get_texts(), handles)}
+
+    # Per layer: every layer of the model, the one without faults hatched, not a rate of 0.
+    ax = campaign.plot("layer")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["features.0", "features.4", "classifier"]
+    assert ax.patches[1].get_hatch() and ax.patches[1].get_facecolor()[3] == 0
+    assert "no faults" in legend_of(ax)
+    assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == 2
+    plt.close(ax.figure)
+
+    # Per bit: 32 bits, a bar coloured by field where there are faults with its interval, the
+    # legend's colour the bars' colour, hatched bits without faults.
+    ax = campaign.plot("bit")
+    assert len(ax.patches) == 32
+    legend = legend_of(ax)
+    hit = set(campaign.results["Bit"])
+    assert set(legend) == {"sign", "exponent", "no faults"} if 31 in hit else {"exponent", "no faults"}
+    for bit, bar in enumerate(ax.patches):
+        if bit in hit:
+            field = "sign" if bit == 31 else "exponent"
+            assert bar.get_facecolor() == to_rgba(legend[field].get_facecolor()), bit
+        else:
+            assert bar.get_hatch() and bar.get_facecolor()[3] == 0, bit
+    assert legend["sign" if 31 in hit else "exponent"].get_facecolor() != legend["no faults"].get_facecolor()
+    assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == len(hit)
+    plt.close(ax.figure)
+
+    # Outcomes: masked, non-critical and critical shares stacked to 1, overall and per layer.
+    figure, given = plt.subplots()
+    ax = campaign.plot("outcomes", ax=given)
+    assert ax is given
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["all", "features.0", "classifier"]
+    assert list(legend_of(ax)) == ["masked", "non-critical", "critical (SDC-1)"]
+    tops = [bar.get_y() + bar.get_height() for bar in ax.patches[-3:]]
+    assert np.allclose(tops, 1)
+    plt.close(figure)
+
+    with pytest.raises(dnnfi.UsageError, match="no per-class findings"):
+        campaign.plot("classes")
+    with pytest.raises(dnnfi.UsageError, match="'layer', 'bit', 'outcomes', 'classes'"):
+        campaign.plot("layers")
