@@ -140,7 +140,8 @@ def compare(a, b, *, max_critical_diff=2):
     """Two results (Campaigns, files or DataFrames) fault by fault, as ``dnnfi compare``
     reports it: faults in both, critical / masked / non-critical agreement, each side's
     critical-fault rate, the largest differences. ``within_limit`` is False when a critical
-    count differs by more than ``max_critical_diff`` (the tool's exit status 1)."""
+    count differs by more than ``max_critical_diff`` (the tool's exit status 1). Results of
+    different formats or targets (their provenance, a DataFrame's attrs) are a UsageError."""
     _check_same_space(a, b)
     with tempfile.TemporaryDirectory(prefix="dnnfi-") as folder:
         path = Path(folder, "compare.json")

@@ -563,7 +563,7 @@ def test_charts_of_a_campaign(tmp_path, small_net, cifar):
     assert len(ax.patches) == 32
     legend = legend_of(ax)
     hit = set(campaign.results["Bit"])
-    assert set(legend) == {"sign", "exponent", "no faults"} if 31 in hit else {"exponent", "no faults"}
+    assert set(legend) == ({"sign", "exponent", "no faults"} if 31 in hit else {"exponent", "no faults"})
     for bit, bar in enumerate(ax.patches):
         if bit in hit:
             field = "sign" if bit == 31 else "exponent"
