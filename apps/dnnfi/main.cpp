@@ -9,7 +9,6 @@
 #include "allocator.hpp"
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
-#include "scale_out.hpp"
 
 int main(int argc, char** argv) {
   dnnfi::cli::keep_freed_memory();
@@ -30,7 +29,6 @@ int main(int argc, char** argv) {
   dnnfi::cli::setup_compare(app);
   dnnfi::cli::setup_merge(app);
   dnnfi::cli::setup_slurm(app);
-  dnnfi::cli::remember_arguments(argc, argv);
 
   // A word where the command belongs that names none: say so, rather than "a subcommand is required".
   std::string commands;

@@ -1,14 +1,16 @@
 #pragma once
-// The campaign loop: resume from the results file, run what is left, append each row.
+// A campaign as the library reports it (its summary, the status of an iterative one), who is
+// told how it advances and what stops it. run_campaign (commands.hpp) plans a campaign once,
+// purely, then executes it: src/campaign/{plan,store,sampler,execute}.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
+#include <optional>
 #include <vector>
 
 #include "dnnfi/engine.hpp"
-#include "dnnfi/findings.hpp"
 #include "dnnfi/results.hpp"
+#include "dnnfi/statistics.hpp"
 #include "dnnfi/word_format.hpp"
 
 namespace dnnfi {
@@ -50,39 +52,25 @@ class CampaignObserver {
   virtual void finished() = 0;
 };
 
-struct LoopOptions {
-  std::filesystem::path output;                // results file, resumed when it exists
-  std::int64_t images = 0;                     // images per fault, checked against resumed rows
-  NonFiniteRule rule = kDefaultNonFiniteRule;  // written with each row, checked against resumed rows
-  CampaignObserver* observer = nullptr;        // Default: none
-  const std::atomic<bool>* stop = nullptr;     // set asynchronously to stop after the current fault
-  bool log_resume = true;                      // say how many rows are resumed; Default: yes
-  // Faults the results file may hold besides those to run (a campaign run in parts, as the
-  // rounds of an iterative one); rows of other faults are refused. Default: those to run.
-  const std::vector<Fault>* allowed = nullptr;
-  std::size_t test_signal_after_rows = 0;  // raise test_signal after this many new rows; Default: never
+// Who is told how a campaign advances and what stops it: none of it changes a count, so none of
+// it is part of the request (commands.hpp) or of the plan.
+struct CampaignControls {
+  CampaignObserver* observer = nullptr;     // told the progress; Default: none
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: stop after the current fault
+  // For tests that need a kill at an exact point: raise this signal after this many new rows
+  // (DNNFI_TEST_SIGNAL_AFTER_ROWS=K[:SIGNAL]). Default: never.
+  std::size_t test_signal_after_rows = 0;
   int test_signal = 0;
-  // Called once the results file's rows are checked, before anything is written to it (the
-  // provenance is written here, never for a refused file). Default: none.
-  std::function<void()> on_checked;
 };
-
-// The rows a results file already holds, checked as a resume checks them (each a fault of
-// `allowed`, once, over `options.images` images with `options.rule`); an InputError naming the
-// file and line otherwise. Reads only: callers check a file before the expensive part starts.
-std::size_t check_existing_rows(const std::vector<Fault>& allowed, const LoopOptions& options);
-
-// Runs every fault of `faults` that the results file does not hold yet on `engine`, appending
-// each row as it is reported. Resumed rows must match the list (same fault, model, image count
-// and non-finite rule), or an InputError names the row and the file is left untouched.
-CampaignSummary run_fault_loop(const std::vector<Fault>& faults, Engine& engine, const LoopOptions& options);
 
 // Iterative statistical fault injection: instead of the whole list (sized for the worst case
 // p = 0.5), faults are drawn from it round by round, in an order shuffled by `seed`, stratified
 // by layer with proportional allocation (each layer's weight: its share of the model's
 // weights), until the stratified estimate of the model's critical-fault rate has an interval
 // (Wilson at the effective sample size, finite-population corrected) of half-width at most
-// `margin`; with `per_layer` every layer's own interval too.
+// `margin`; with `per_layer` every layer's own interval too. An interrupted campaign resumes
+// exactly: the rounds are replayed from the first, faults already in the file taken from it, so
+// it draws what an uninterrupted run would have.
 struct IterativeOptions {
   double margin = 0.01;      // --margin E, absolute (0.01: one percentage point)
   double confidence = 0.99;  // --confidence; Default: 0.99
@@ -95,11 +83,5 @@ struct IterativeOptions {
   BitMask bits = BitMask(0xFFFFFFFFu);
   int burst = 1;
 };
-// Runs the rounds on `engine`, appending each fault's row to the results file as run_fault_loop
-// does. An interrupted campaign resumes exactly: the rounds are replayed from the first, faults
-// already in the file taken from it, so it draws what an uninterrupted run would have. `layers`
-// is the model's layer table (the strata and their weights); every fault of `list` is in it.
-CampaignSummary run_iterative(const std::vector<Fault>& list, const std::vector<Layer>& layers,
-                              Engine& engine, const LoopOptions& loop, const IterativeOptions& options);
 
 }  // namespace dnnfi

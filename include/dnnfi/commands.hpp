@@ -97,6 +97,8 @@ struct ListRecord {
 // of one's own).
 std::optional<ListRecord> read_list_record(const std::filesystem::path& list);
 
+// What a campaign is asked to be: every option that decides which faults run, over which images,
+// how and into which file; nothing that only watches or stops it (CampaignControls).
 struct CampaignOptions {
   std::optional<std::filesystem::path> faults;  // -f; Default: the statistical list for seed 38
   std::optional<std::string> layers;            // --layers REGEX: only faults of these; Default: all
@@ -118,34 +120,31 @@ struct CampaignOptions {
   // --overwrite: an -o holding another campaign's results (dnnfi's: its header and provenance say
   // so) is replaced instead of refused; anything else is still refused. Default: refused.
   bool overwrite = false;
-  CampaignObserver* observer = nullptr;     // told the progress; Default: none
-  const std::atomic<bool>* stop = nullptr;  // set by a signal handler; Default: none
-  // For tests that need a kill at an exact point: raise this signal after this many new rows
-  // (DNNFI_TEST_SIGNAL_AFTER_ROWS=K[:SIGNAL]). Default: never.
-  std::size_t test_signal_after_rows = 0;
-  int test_signal = 0;
 };
-CampaignSummary run_campaign(const ModelOptions& model, const InferenceOptions& inference,
-                             const CampaignOptions& options);
 
-// The faults of a campaign: its whole list (after --layers), the sequence it runs them in
-// (after --sample) and this part's share of them (after --shard). An error when a list has no
-// faults or this part none: a campaign of nothing is a mistake, never a success.
-struct CampaignFaults {
-  std::vector<Fault> list, sequence, faults;
+// The whole request of `dnnfi run`: the model and test set, the inference, the campaign.
+struct CampaignRequest {
+  ModelOptions model;
+  InferenceOptions inference;
+  CampaignOptions campaign;
 };
-CampaignFaults plan_faults(const std::vector<Layer>& targets, const CampaignOptions& options,
-                           const FaultSpace& space = {});
-// How many faults `run` with these options would run (the model's layer table decides the
+
+// Plans the campaign (every check before anything is loaded or written), then runs it: the
+// golden pass once, each fault not yet in -o, each row appended as it finishes.
+CampaignSummary run_campaign(const CampaignRequest& request, const CampaignControls& controls = {});
+
+// How many faults `run` with this request would run (the model's layer table decides the
 // statistical list): what --workers and `slurm --tasks` are capped at.
-std::size_t count_campaign_faults(const ModelOptions& model, const InferenceOptions& inference,
-                                  const CampaignOptions& options);
+std::size_t count_campaign_faults(const CampaignRequest& request);
 
 // `dnnfi merge`: the parts of one campaign (its shards) into one results file.
 struct MergeOptions {
   std::vector<std::filesystem::path> inputs;  // results files, each with its provenance
   std::filesystem::path output;               // -o; replaced only when it holds this campaign
   bool allow_partial = false;                 // write what is there when faults are missing
+  // The caller holds the output's lock already (run --workers, which merges its own parts);
+  // Default: merge takes it.
+  bool output_locked = false;
 };
 struct MergeSummary {
   std::size_t faults = 0;                   // in the campaign

@@ -14,7 +14,6 @@
 #include "dnnfi/model.hpp"
 #include "dnnfi/names.hpp"
 #include "dnnfi/outcome.hpp"
-#include "dnnfi/results.hpp"
 #include "dnnfi/settings.hpp"
 
 namespace dnnfi {
@@ -70,9 +69,5 @@ Counts evaluate_fault(Engine& engine, const Fault& fault);
 // stages, else the naive engine (said once in the log).
 std::unique_ptr<Engine> make_engine(EngineKind kind, Model& model, const Dataset& data,
                                     const EngineOptions& options);
-
-// An engine that runs nothing: each fault's counts are those of its row in `rows` (matched by
-// layer, index, bits and fault model); a fault without a row is an InputError naming `source`.
-std::unique_ptr<Engine> make_replay_engine(const std::vector<ResultRow>& rows, const std::string& source);
 
 }  // namespace dnnfi

@@ -75,7 +75,8 @@ class ResultsWriter {
   static ResultsWriter create(const std::filesystem::path& path);
   // Continues a file a ResultsReader read: cuts it to its `complete_bytes` (a torn last line
   // is dropped so that fault runs again), writes the header when it had none, then appends.
-  static ResultsWriter resume(const std::filesystem::path& path, const ResultsReader& existing);
+  static ResultsWriter resume(const std::filesystem::path& path, std::uintmax_t complete_bytes,
+                              bool has_header);
   ~ResultsWriter();
   ResultsWriter(ResultsWriter&& other) noexcept;
   ResultsWriter& operator=(ResultsWriter&&) = delete;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "dnnfi/commands.hpp"
@@ -126,7 +127,7 @@ MergeSummary merge_results(const MergeOptions& options) {
     if (!part.adopted.empty()) merged.adopted += (merged.adopted.empty() ? "" : "; ") + part.adopted;
   // -o is replaced only when it holds this campaign (an earlier merge): nothing else is lost.
   std::error_code ec;
-  if (std::filesystem::exists(options.output, ec)) {
+  if (std::filesystem::exists(options.output, ec) && std::filesystem::file_size(options.output, ec) > 0) {
     const auto existing = read_provenance(options.output);
     if (!existing || !provenance_differences(merged, *existing, true).empty())
       throw InputError(options.output.string() +
@@ -141,7 +142,8 @@ MergeSummary merge_results(const MergeOptions& options) {
                         options.output.string(), reader.line(), row.fault.injection));
     }
   }
-  const FileLock lock(options.output);
+  std::optional<FileLock> lock;
+  if (!options.output_locked) lock.emplace(options.output);
   std::vector<ResultRow> present;
   for (const auto& row : rows)
     if (row) {

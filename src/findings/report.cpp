@@ -56,6 +56,8 @@ double sdc1(const ResultRow& row) {
 
 }  // namespace
 
+std::string_view bit_field(int bit, WordFormat format) { return field_of(format, bit); }
+
 Report make_report(const std::vector<ResultRow>& rows, const std::string& source,
                    const ReportOptions& options) {
   if (rows.empty()) throw InputError(source + ": no results rows to report on");

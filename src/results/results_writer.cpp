@@ -39,9 +39,12 @@ ResultsWriter ResultsWriter::create(const std::filesystem::path& path) {
   return ResultsWriter(path, open_for_append(path), /*write_header=*/true);
 }
 
-ResultsWriter ResultsWriter::resume(const std::filesystem::path& path, const ResultsReader& existing) {
-  if (existing.torn_bytes() > 0) std::filesystem::resize_file(path, existing.complete_bytes());
-  return ResultsWriter(path, open_for_append(path), /*write_header=*/!existing.has_header());
+ResultsWriter ResultsWriter::resume(const std::filesystem::path& path, std::uintmax_t complete_bytes,
+                                    bool has_header) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path) > complete_bytes)
+    std::filesystem::resize_file(path, complete_bytes);
+  return ResultsWriter(path, open_for_append(path), /*write_header=*/!has_header);
 }
 
 ResultsWriter::ResultsWriter(ResultsWriter&& other) noexcept

@@ -144,3 +144,26 @@ TEST_CASE("the first line of a file is shown printable and short", "[outputs]") 
   write(dir.path / "long.txt", std::string(100, 'a') + "\n");
   CHECK(first_line_of(dir.path / "long.txt", 10) == "aaaaaaaaaa...");
 }
+
+TEST_CASE("an output through a folder that does not exist yet is judged as the file it lands on",
+          "[outputs]") {
+  test::TempDir dir;
+  const auto results = dir.path / "R.csv";
+  write(results, std::string(kResultsHeader) + "\n");
+  const auto notes = dir.path / "notes.txt";
+  write(notes, "my notes");
+  std::string message;
+  // x/ is missing: x/../R.csv is R.csv once a writer has made x.
+  CHECK(resolved_path(dir.path / "x" / ".." / "R.csv") == results);
+  CHECK(refusal(dir.path / "x" / ".." / "R.csv", OutputKind::kReportJson, {results}, &message) == 2);
+  CHECK_THAT(message, Contains("(that is " + results.string() + ") is an input of this command"));
+  CHECK(refusal(dir.path / "x" / "y" / ".." / ".." / "notes.txt", OutputKind::kResults, {}) == 3);
+  CHECK(refusal(dir.path / "x" / ".." / "notes.txt", OutputKind::kReportHtml, {}) == 3);
+  // A link behind the '..' is followed too.
+  std::filesystem::create_directory(dir.path / "real");
+  write(dir.path / "real" / "mine.json", "{\"mine\": true}\n");
+  std::filesystem::create_directory_symlink(dir.path / "real", dir.path / "link");
+  CHECK(refusal(dir.path / "x" / ".." / "link" / "mine.json", OutputKind::kReportJson, {}) == 3);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "x"));  // a check creates nothing
+  CHECK(refusal(dir.path / "x" / ".." / "new.csv", OutputKind::kResults, {}) == 0);
+}

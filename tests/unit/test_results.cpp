@@ -103,7 +103,7 @@ TEST_CASE("a torn last line is reported, not parsed, and the reader never writes
 
   SECTION("resuming cuts the torn line and appends after the complete rows") {
     {
-      auto writer = ResultsWriter::resume(file, reader);
+      auto writer = ResultsWriter::resume(file, reader.complete_bytes(), reader.has_header());
       writer.append(kSecond);
     }
     CHECK(test::read_text(file) == complete + format_row(kSecond) + "\n");
@@ -118,7 +118,7 @@ TEST_CASE("resuming a file with no complete line writes the header first", "[res
     ResultsReader reader(file);
     CHECK_FALSE(reader.has_header());
     {
-      auto writer = ResultsWriter::resume(file, reader);
+      auto writer = ResultsWriter::resume(file, reader.complete_bytes(), reader.has_header());
       writer.append(kFirst);
     }
     CHECK(test::read_text(file) == std::string(kResultsHeader) + "\n" + format_row(kFirst) + "\n");
@@ -198,4 +198,35 @@ TEST_CASE("malformed results are refused with file and line", "[results]") {
              StartsWith("r.csv:5: expected 11 fields"));
   CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(0, 0, 0, 0)\",3\n"),
              StartsWith("r.csv:1: not a dnnfi results file") && Contains("n_injections"));
+}
+
+TEST_CASE("a last line without a line end is dropped only when it could be the start of a row", "[results]") {
+  test::TempDir dir;
+  const auto file = dir.path / "r.csv";
+  const std::string complete = std::string(kResultsHeader) + "\n" + format_row(kFirst) + "\n";
+  for (const std::string torn : {"7", "7,layer3.2.conv1,\"(1, 2", "7,layer3.2.conv1,\"(1, 2, 0, 0)\",3,100,9",
+                                 "7,layer3.2.conv1,\"(1, 2, 0, 0)\",3,100,0,0,100,,stuck-a"}) {
+    test::write_text(file, complete + torn);
+    ResultsReader reader(file);
+    CHECK(reader.torn_bytes() == torn.size());
+  }
+  for (const std::string note : {"checked by Ann", "7,layer3 conv",
+                                 "7,conv1,\"(1, 2, 0, 0)\",3,100,0,0,100,,bitflip", "12 faults were rerun"}) {
+    test::write_text(file, complete + note);
+    CHECK_THROWS_WITH(ResultsReader(file), Catch::Matchers::Contains("r.csv:3: the last line ('"));
+  }
+}
+
+TEST_CASE("a fault twice in a results file is refused where rows are read whole", "[results]") {
+  test::TempDir dir;
+  const auto file = dir.path / "r.csv";
+  auto again = kFirst;
+  again.fault.injection = 99;  // the same fault under another number
+  test::write_text(file, std::string(kResultsHeader) + "\n" + format_row(kFirst) + "\n" +
+                             format_row(kSecond) + "\n" + format_row(again) + "\n");
+  CHECK_THROWS_WITH(ResultsReader(file).read_all(), Catch::Matchers::Contains("r.csv:4: the fault") &&
+                                                        Catch::Matchers::Contains("is already on line 2"));
+  test::write_text(
+      file, std::string(kResultsHeader) + "\n" + format_row(kFirst) + "\n" + format_row(kFirst) + "\n");
+  CHECK_THROWS_WITH(ResultsReader(file).read_all(), Catch::Matchers::Contains("r.csv:3: Injection"));
 }

@@ -1,7 +1,7 @@
+#include "dnnfi/statistics.hpp"
+
 #include <algorithm>
 #include <cmath>
-
-#include "dnnfi/findings.hpp"
 
 namespace dnnfi {
 
@@ -64,7 +64,5 @@ double achieved_margin(double n, double population, double t, double p) {
   const double correction = population > 1 ? std::max(0.0, (population - n) / (population - 1)) : 1.0;
   return std::sqrt(t * t * p * (1 - p) * correction / n);
 }
-
-std::string_view bit_field(int bit, WordFormat format) { return field_of(format, bit); }
 
 }  // namespace dnnfi

@@ -1,8 +1,8 @@
-// The replay engine: each fault's counts come from an existing results file instead of
-// inference, to re-analyse a finished campaign (e.g. the order and stopping of an iterative one).
+// The replay engine (replay_engine.hpp).
+#include "replay_engine.hpp"
+
 #include <unordered_map>
 
-#include "dnnfi/engine.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/word_format.hpp"
 

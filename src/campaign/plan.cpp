@@ -1,0 +1,199 @@
+// Planning a campaign (plan.hpp): checks, faults, provenance, engine options, all at once.
+#include "plan.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "dnnfi/errors.hpp"
+#include "dnnfi/settings.hpp"
+
+namespace dnnfi {
+namespace {
+
+std::string absolute_path(const std::filesystem::path& path) {
+  return std::filesystem::absolute(path).string();
+}
+
+// Everything of the campaign the request and its inputs decide.
+Provenance describe(const CampaignRequest& request, const CampaignInputs& inputs,
+                    const CampaignFaults& faults) {
+  const auto& options = request.campaign;
+  const auto& inference = request.inference;
+  Provenance p;
+  p.dnnfi_version = dnnfi_version();
+  p.model = inputs.model_label;
+  p.params = std::string(name_of(kParamSelectionNames, request.model.params));
+  p.fault_list = options.faults ? absolute_path(*options.faults)
+                                : "statistical, seed " + std::to_string(SampleSpec{}.seed);
+  p.fault_list_sha256 = fault_list_sha256(faults.list);
+  p.fault_model = "none";
+  if (!faults.list.empty()) {
+    p.fault_model = std::string(to_string(faults.list.front().model));
+    for (const auto& f : faults.list)
+      if (f.model != faults.list.front().model) p.fault_model = "mixed";
+  }
+  p.layers = options.layers.value_or("");
+  p.sample = options.sample;
+  if (const auto& it = options.iterative)
+    p.iterative = fmt::format("margin {:g}, confidence {:g}, per-layer {}, seed {}, round {}", it->margin,
+                              it->confidence, it->per_layer ? "yes" : "no", it->seed, it->round);
+  p.non_finite_rule = std::string(to_string(options.non_finite));
+  p.batch_size = inference.batch_size;
+  p.device = inputs.device;
+  p.numerics = inputs.numerics;
+  p.layout = std::string(name_of(kLayoutNames, inference.layout));
+  p.engine = std::string(to_string(options.engine));
+  p.threads = inputs.threads;
+  p.shard = options.shard;
+  p.injections = format_injection_ranges(faults.sequence);
+  p.format = std::string(to_string(inference.format));
+  p.target = std::string(to_string(options.target));
+  // The population the list was drawn from, as faultlist recorded it beside the list.
+  if (inputs.record) {
+    p.bits = inputs.record->bits;
+    p.burst = inputs.record->burst;
+  }
+  return p;
+}
+
+// The replayed rows' image count, after checking that they are one campaign's and that their
+// rule, format and target are this one's (a replay keeps their counts).
+std::int64_t check_replay(const CampaignRequest& request, const CampaignInputs& inputs) {
+  const auto& options = request.campaign;
+  const auto source = options.replay->string();
+  const auto& rows = inputs.replay_rows;
+  if (rows.empty()) throw InputError(source + ": no rows to replay");
+  for (const auto& row : rows)
+    if (row.counts.injections != rows.front().counts.injections || row.rule != rows.front().rule)
+      throw InputError(source + ": rows over different image counts or non-finite rules");
+  if (rows.front().rule != options.non_finite)
+    throw Error(ExitCode::kUsage,
+                fmt::format("--non-finite {}: the rows of {} were classified with {}, and a replay keeps "
+                            "their counts; give --non-finite {}",
+                            to_string(options.non_finite), source, to_string(rows.front().rule),
+                            to_string(rows.front().rule)));
+  // A file without provenance holds fp32 weight faults, as the published lists do.
+  const auto& replayed = inputs.replay_provenance;
+  const std::string their_format = replayed ? replayed->format : "fp32";
+  const std::string their_target = replayed ? replayed->target : "weights";
+  if (their_format != to_string(request.inference.format) || their_target != to_string(options.target))
+    throw Error(ExitCode::kUsage,
+                fmt::format("--format {} --target {}: the rows of {} are faults of {} {}{}, and a replay "
+                            "keeps their counts; give --format {} --target {}",
+                            to_string(request.inference.format), to_string(options.target), source,
+                            their_format, their_target, replayed ? "" : " (a file without provenance)",
+                            their_format, their_target));
+  return rows.front().counts.injections;
+}
+
+}  // namespace
+
+void check_request(const CampaignRequest& request) {
+  const auto& options = request.campaign;
+  check_shard(options.shard);
+  if (options.memory_limit) check_memory_limit(*options.memory_limit);
+  if (const auto& it = options.iterative) {
+    if (!(it->margin > 0 && it->margin < 0.5))
+      throw Error(ExitCode::kUsage, "--margin must be between 0 and 0.5 (0.01: one percentage point), got " +
+                                        std::to_string(it->margin));
+    if (!(it->confidence > 0 && it->confidence < 1))
+      throw Error(ExitCode::kUsage,
+                  "--confidence must be between 0 and 1, got " + std::to_string(it->confidence));
+    if (options.sample > 0 || options.shard.count > 1)
+      throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
+  }
+}
+
+CampaignFaults plan_faults(const CampaignRequest& request, const std::vector<Layer>& targets,
+                           const std::optional<std::vector<Fault>>& list) {
+  const auto& options = request.campaign;
+  CampaignFaults plan;
+  if (list) {
+    plan.list = *list;
+    if (plan.list.empty())
+      throw InputError(options.faults->string() + ": no faults (a header without rows); nothing to run");
+  } else {
+    spdlog::info("no -f given: using the statistical fault list for seed {}", SampleSpec{}.seed);
+    SampleSpec spec;
+    spec.format = request.inference.format;
+    plan.list = generate_fault_list(targets, spec, options.fault_model.value_or(kDefaultFaultModel));
+  }
+  if (options.layers) {
+    plan.list = select_faults(plan.list, *options.layers);
+    if (plan.list.empty())
+      throw Error(ExitCode::kUsage, "--layers '" + *options.layers + "' keeps no fault of the list");
+  }
+  if (options.iterative && (options.sample > 0 || options.shard.count > 1))
+    throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
+  if (options.sample > plan.list.size())
+    spdlog::warn("--sample {}: the list has {} faults; running them all", options.sample, plan.list.size());
+  plan.sequence = options.iterative ? plan.list : spread_sample(plan.list, options.sample);
+  plan.faults = options.iterative ? plan.list : shard(plan.sequence, options.shard);
+  if (plan.faults.empty())
+    throw Error(ExitCode::kUsage, fmt::format("--shard {}/{}: the campaign's {} faults leave this part none; "
+                                              "use at most {} parts",
+                                              options.shard.index, options.shard.count, plan.sequence.size(),
+                                              plan.sequence.size()));
+  return plan;
+}
+
+CampaignPlan plan_campaign(const CampaignRequest& request, const CampaignInputs& inputs) {
+  check_request(request);
+  const auto& options = request.campaign;
+  const auto& inference = request.inference;
+  if (options.faults && inputs.record &&
+      (inputs.record->format != to_string(inference.format) ||
+       inputs.record->target != to_string(options.target)))
+    throw Error(ExitCode::kUsage, options.faults->string() + " was drawn for " + inputs.record->target +
+                                      " stored as " + inputs.record->format +
+                                      " (its .json record); run it with --format " + inputs.record->format +
+                                      " --target " + inputs.record->target);
+  CampaignPlan plan;
+  plan.faults = plan_faults(request, inputs.targets, inputs.list);
+  plan.provenance = describe(request, inputs, plan.faults);
+  plan.rule = options.non_finite;
+  plan.engine = options.engine;
+  if (options.iterative) {
+    // The strata's populations are those the list was drawn from: its word, bits and burst.
+    auto iterative = *options.iterative;
+    iterative.format = inference.format;
+    if (!plan.provenance.bits.empty()) iterative.bits = parse_bits_option(plan.provenance.bits);
+    iterative.burst = plan.provenance.burst;
+    plan.iterative = iterative;
+  }
+  if (options.replay) {
+    plan.replay = true;
+    plan.images = check_replay(request, inputs);
+    plan.provenance.replay = absolute_path(*options.replay);
+    plan.provenance.images = plan.images;
+    plan.provenance.engine = "replay";
+    return plan;
+  }
+  plan.images = inputs.images;
+  plan.provenance.model_sha256 = inputs.model_sha256;
+  plan.provenance.dataset = inputs.dataset;
+  plan.provenance.dataset_sha256 = inputs.dataset_sha256;
+  plan.provenance.normalization = inputs.normalization;
+  plan.provenance.images = inputs.images;
+  // A batch larger than the test set is one batch of all of it: recorded as what runs, so the
+  // same campaign asked for with -b of the test set's size is the same campaign.
+  auto batch_size = inference.batch_size;
+  if (batch_size > inputs.images && inputs.images > 0) {
+    spdlog::log(batch_size == kDefaultBatchSize ? spdlog::level::debug : spdlog::level::info,
+                "-b {}: the campaign's {} images make one batch of {}", batch_size, inputs.images,
+                inputs.images);
+    batch_size = inputs.images;
+  }
+  plan.provenance.batch_size = batch_size;
+  auto& engine = plan.engine_options;
+  engine.batch_size = batch_size;
+  engine.memory_limit =
+      options.memory_limit.value_or(inference.use_cuda ? kDefaultCudaMemoryLimit : kDefaultMemoryLimit);
+  engine.non_finite = options.non_finite;
+  engine.stack = options.stack;
+  return plan;
+}
+
+}  // namespace dnnfi

@@ -1,0 +1,143 @@
+// A campaign's results file (store.hpp).
+#include "store.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "dnnfi/errors.hpp"
+#include "dnnfi/outputs.hpp"
+#include "platform/file_lock.hpp"
+
+namespace dnnfi {
+
+ResultsStore::ResultsStore(std::filesystem::path output, const std::vector<std::filesystem::path>& inputs)
+    : path_(std::move(output)) {
+  check_output(path_, OutputKind::kResults, inputs, "-o");
+  lock_ = std::make_unique<FileLock>(path_);
+}
+
+ResultsStore::~ResultsStore() {
+  writer_.reset();
+  std::error_code ec;
+  if (lock_ && lock_->created() && std::filesystem::file_size(path_, ec) == 0 && !ec) {
+    std::filesystem::remove(path_, ec);
+    std::filesystem::remove(provenance_path(path_), ec);
+  }
+}
+
+Provenance ResultsStore::check(Provenance ours, const StoreCheck& check) {
+  const auto where = path_.string();
+  // An empty results file holds nothing to protect: a provenance left beside it is stale.
+  if (std::filesystem::file_size(path_) == 0) return ours;
+  const auto theirs = read_provenance(path_);
+  if (theirs) {
+    // Another campaign is said before any row is looked at.
+    const auto differences = provenance_differences(ours, *theirs, true);
+    if (!differences.empty()) {
+      std::string why;
+      for (const auto& d : differences) why += (why.empty() ? "" : "; ") + d;
+      if (check.overwrite) {
+        // The user asked for it, and the file is dnnfi's (its header and its provenance say so).
+        spdlog::warn("{}: replacing the results of another campaign ({}; --overwrite)", where, why);
+        std::filesystem::resize_file(path_, 0);
+        return ours;
+      }
+      throw InputError(provenance_path(path_).string() + ": " + where +
+                       " holds another campaign's results (" + why +
+                       "); use another -o, the same options, or --overwrite to replace them");
+    }
+    ours.adopted = theirs->adopted;  // an adoption stays on record
+    if (check.adopt) spdlog::info("{}: its provenance is this campaign's; --adopt has nothing to do", where);
+  }
+
+  ResultsReader reader(path_);
+  has_header_ = reader.has_header();
+  complete_bytes_ = reader.complete_bytes();
+  torn_bytes_ = reader.torn_bytes();
+  if (reader.has_header() && !reader.dnnfi_format())
+    throw InputError(where, 1,
+                     "not a dnnfi results file (it lacks dnnfi's columns " + std::string(kResultsHeader) +
+                         "); choose another -o");
+  std::map<std::int64_t, const Fault*> allowed;
+  for (const auto& f : check.allowed) allowed[f.injection] = &f;
+  std::map<std::int64_t, long> line_of;
+  for (ResultRow row; reader.next(row);) {
+    if (const auto [at, fresh] = line_of.emplace(row.fault.injection, reader.line()); !fresh)
+      throw InputError(where, reader.line(),
+                       "Injection " + std::to_string(row.fault.injection) + " is already on line " +
+                           std::to_string(at->second) +
+                           "; keep one of the two rows (the file is left as it is)");
+    const auto planned = allowed.find(row.fault.injection);
+    if (planned == allowed.end() || !planned->second->same_site(row.fault))
+      throw InputError(
+          where, reader.line(),
+          "Injection " + std::to_string(row.fault.injection) +
+              " does not match this campaign's fault list (another list, shard or fault model?); "
+              "use another -o to start a new campaign");
+    if (row.counts.injections != check.images)
+      throw InputError(where, reader.line(),
+                       "row was computed over " + std::to_string(row.counts.injections) +
+                           " images, this campaign runs " + std::to_string(check.images) +
+                           "; use another -o or the same --images");
+    if (row.rule != check.rule)
+      throw InputError(where, reader.line(),
+                       "row was classified with --non-finite " + std::string(to_string(row.rule)) +
+                           ", this campaign uses " + std::string(to_string(check.rule)) +
+                           "; use another -o or the same --non-finite");
+    by_injection_.emplace(row.fault.injection, rows_.size());
+    rows_.push_back(std::move(row));
+  }
+  if (theirs || rows_.empty()) return ours;  // a header alone: nothing of unknown origin
+  if (!check.adopt)
+    throw InputError(where + " holds " + std::to_string(rows_.size()) + " rows of unknown origin (no " +
+                     provenance_path(path_).filename().string() +
+                     " beside it says which campaign made them); use another -o, or --adopt to take them as "
+                     "this campaign's (checked row by row, recorded in the provenance)");
+  ours.adopted =
+      fmt::format("{} rows of a file without provenance, adopted by dnnfi {}", rows_.size(), dnnfi_version());
+  spdlog::warn("{}: adopting {} rows of unknown origin (--adopt); the provenance records it", where,
+               rows_.size());
+  return ours;
+}
+
+const ResultRow* ResultsStore::find(std::int64_t injection) const {
+  const auto it = by_injection_.find(injection);
+  return it == by_injection_.end() ? nullptr : &rows_[it->second];
+}
+
+void ResultsStore::begin(const Provenance& provenance) {
+  if (begun_) return;
+  begun_ = true;
+  write_provenance(path_, provenance);
+  if (torn_bytes_ > 0)
+    spdlog::warn("{}: dropping a torn last line ({} bytes); that fault runs again", path_.string(),
+                 torn_bytes_);
+  writer_.emplace(ResultsWriter::resume(path_, complete_bytes_, has_header_));
+}
+
+void ResultsStore::append(const ResultRow& row) {
+  writer_->append(row);
+  by_injection_.emplace(row.fault.injection, rows_.size());
+  rows_.push_back(row);
+}
+
+void ResultsStore::finish_in_order(const std::vector<Fault>& faults) {
+  std::map<std::int64_t, std::size_t> position;
+  for (std::size_t i = 0; i < faults.size(); ++i) position.emplace(faults[i].injection, i);
+  const auto at = [&](const ResultRow& row) { return position.at(row.fault.injection); };
+  const auto before = [&](const ResultRow& a, const ResultRow& b) { return at(a) < at(b); };
+  if (std::is_sorted(rows_.begin(), rows_.end(), before)) return;
+  writer_.reset();
+  auto rows = rows_;
+  std::stable_sort(rows.begin(), rows.end(), before);
+  replace_results(path_, rows);
+  rows_ = std::move(rows);
+  by_injection_.clear();
+  for (std::size_t i = 0; i < rows_.size(); ++i) by_injection_.emplace(rows_[i].fault.injection, i);
+  spdlog::info("{}: rows put in the campaign's order", path_.string());
+}
+
+}  // namespace dnnfi
