@@ -4,7 +4,6 @@
 
 #include "commands.hpp"
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "options.hpp"
 
 namespace dnnfi::cli {
@@ -76,10 +75,10 @@ void setup_compare(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--json", opts->json, "write the comparison as JSON");
   cmd->callback([opts] {
-    if (!opts->json.empty()) check_output(opts->json, OutputKind::kReportJson, {opts->a, opts->b}, "--json");
-    const auto c = compare_files(opts->a, opts->b, opts->max_critical_diff);
+    std::optional<std::filesystem::path> json;
+    if (!opts->json.empty()) json = opts->json;
+    const auto c = compare_files(opts->a, opts->b, opts->max_critical_diff, json);
     fmt::print("{}", comparison_text(c));
-    if (!opts->json.empty()) replace_file(opts->json, comparison_json(c));
     if (!c.within_limit()) {
       fmt::print("critical counts differ by more than {} (largest {})\n", c.max_critical_diff,
                  c.largest_critical_diff);

@@ -1,5 +1,6 @@
 #pragma once
-// A campaign as the library reports it (its summary, the status of an iterative one), who is
+// A campaign as the library takes it (the request: the model and its test set, the inference,
+// the campaign's options) and reports it (its summary, the status of an iterative one), who is
 // told how it advances and what stops it. run_campaign (commands.hpp) plans a campaign once,
 // purely, then executes it: src/campaign/{plan,store,sampler,execute}.
 #include <atomic>
@@ -8,8 +9,12 @@
 #include <optional>
 #include <vector>
 
+#include "dnnfi/dataset.hpp"
 #include "dnnfi/engine.hpp"
+#include "dnnfi/fault_list.hpp"
+#include "dnnfi/numerics.hpp"
 #include "dnnfi/results.hpp"
+#include "dnnfi/settings.hpp"
 #include "dnnfi/statistics.hpp"
 #include "dnnfi/word_format.hpp"
 
@@ -82,6 +87,73 @@ struct IterativeOptions {
   WordFormat format = WordFormat::kFp32;
   BitMask bits = BitMask(0xFFFFFFFFu);
   int burst = 1;
+};
+
+// Which parameters faults may hit.
+enum class ParamSelection {
+  kWeights,  // the weights of conv and linear layers (the seed's campaigns)
+  kAll,      // every float parameter: biases and normalisation parameters too
+};
+inline constexpr Named<ParamSelection> kParamSelectionNames[] = {{ParamSelection::kWeights, "weight"},
+                                                                 {ParamSelection::kAll, "all"}};
+
+// Which model and test set a command works on.
+struct ModelOptions {
+  std::string name = "resnet20";                    // -n, a zoo model; Default: resnet20
+  std::string dataset = "cifar10";                  // -d, its zoo dataset; Default: cifar10
+  std::optional<std::filesystem::path> model_file;  // --model FILE.pt, one's own; Default: the zoo's -n/-d
+  // --data SPEC, one's own test set (a folder, a .pt or CIFAR .bin file, or a zoo dataset's name:
+  // its official test set); Default: the zoo's
+  std::optional<std::filesystem::path> data;
+  Normalization normalization;                       // --mean/--std for --data; Default: the zoo's, else none
+  std::vector<std::int64_t> size;                    // --size HxW for --data; Default: as stored
+  ParamSelection params = ParamSelection::kWeights;  // --params; Default: conv/linear weights
+  std::optional<std::filesystem::path> weights_dir;  // Default: DNNFI_WEIGHTS_DIR, else download
+  std::optional<std::filesystem::path> data_dir;     // Default: DNNFI_DATA_DIR, else download
+};
+
+struct InferenceOptions {
+  std::int64_t batch_size = kDefaultBatchSize;  // -b; Default: 128
+  bool use_cuda = false;                        // Default: CPU
+  int threads = 0;                              // intra- and inter-op threads; Default: 0 = all cores
+  std::optional<std::int64_t> images;           // the first N test images; Default: all
+  Numerics numerics;                            // --tf32, --emulate-tf32; Default: FP32
+  Layout layout = kDefaultLayout;               // --layout of weights and activations; Default: nhwc
+  // --format: the word every injectable weight is stored in (golden is the stored model);
+  // compute stays FP32. Default: fp32.
+  WordFormat format = WordFormat::kFp32;
+};
+
+// What a campaign is asked to be: every option that decides which faults run, over which images,
+// how and into which file; nothing that only watches or stops it (CampaignControls).
+struct CampaignOptions {
+  std::optional<std::filesystem::path> faults;  // -f; Default: the statistical list for seed 38
+  std::optional<std::string> layers;            // --layers REGEX: only faults of these; Default: all
+  std::optional<FaultModel> fault_model;        // Default: the list's column, else bit-flip
+  FaultTarget target = FaultTarget::kWeights;   // --target: weights or layer outputs; Default: weights
+  std::filesystem::path output;                 // -o
+  Shard shard;                                  // --shard K/N; Default: 0/1
+  std::size_t sample = 0;                       // --sample N faults spread over the list; Default: 0 = all
+  EngineKind engine = EngineKind::kStaged;      // Default: staged
+  std::size_t stack = 0;                        // --stack, stacked engine; Default: 0, from the memory limit
+  // Bytes of cached activations, in device memory with --use-cuda; Default: 4 GiB, 16 GiB on CUDA.
+  std::optional<std::int64_t> memory_limit;
+  NonFiniteRule non_finite = kDefaultNonFiniteRule;  // --non-finite; Default: argmax, the seed's
+  std::optional<IterativeOptions> iterative;         // --margin: iterative SFI; Default: the whole list
+  std::optional<std::filesystem::path> replay;       // --replay FILE: counts from it; Default: inference
+  // --adopt: rows of an existing -o without provenance are taken as this campaign's (checked row
+  // by row, recorded in the provenance). Default: refused, their origin is unknown.
+  bool adopt = false;
+  // --overwrite: an -o holding another campaign's results (dnnfi's: its header and provenance say
+  // so) is replaced instead of refused; anything else is still refused. Default: refused.
+  bool overwrite = false;
+};
+
+// The whole request of `dnnfi run`: the model and test set, the inference, the campaign.
+struct CampaignRequest {
+  ModelOptions model;
+  InferenceOptions inference;
+  CampaignOptions campaign;
 };
 
 }  // namespace dnnfi

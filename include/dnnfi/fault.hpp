@@ -86,6 +86,8 @@ std::string format_bits(BitMask bits);
 std::optional<BitMask> parse_bits(std::string_view text);
 // A set of bits as users write it: "23-30", "0-22,31", "31"; nullopt when malformed.
 std::optional<BitMask> parse_bit_ranges(std::string_view text);
+// --bits as users give it ("23-30", "0-22,31"): a usage Error naming the value when malformed.
+BitMask parse_bits_option(const std::string& text);
 // And back: the shortest such text ("0-31", "23-30", "0-22,31").
 std::string format_bit_ranges(BitMask bits);
 // "16x3x3x3", as `dnnfi layers` prints shapes.

@@ -84,5 +84,20 @@ struct Shard {
   std::size_t count = 1;  // N; Default: 1 (the whole list)
 };
 std::vector<Fault> shard(const std::vector<Fault>& faults, const Shard& part);
+// --shard K/N: 0 <= K < N (a usage Error naming the value otherwise), and its parser.
+void check_shard(const Shard& part);
+Shard parse_shard(const std::string& text);
+
+// What the record `faultlist` writes beside a list (FILE.csv.json) says of the population it was
+// drawn from.
+struct ListRecord {
+  std::string format = "fp32";     // the word format
+  std::string target = "weights";  // weights | activations
+  std::string bits;                // --bits as ranges ("23-30"); empty: every bit
+  int burst = 1;
+};
+// The record beside `list` (FILE.csv.json), nullopt for a list without one (the seed's, a list
+// of one's own).
+std::optional<ListRecord> read_list_record(const std::filesystem::path& list);
 
 }  // namespace dnnfi

@@ -20,6 +20,8 @@ namespace dnnfi {
 // TorchScript file gives, nhwc what a channels_last loop gives.
 enum class Layout { kNchw, kNhwc };
 inline constexpr Named<Layout> kLayoutNames[] = {{Layout::kNchw, "nchw"}, {Layout::kNhwc, "nhwc"}};
+// Measured on the CPU (bench/RESULTS.md, "Layout"): channels_last is oneDNN's native layout.
+inline constexpr Layout kDefaultLayout = Layout::kNhwc;
 
 struct Numerics {
   bool tf32 = false;  // --tf32 on: TF32 convolutions (CUDA only); Default: off, IEEE FP32 convs and matmuls

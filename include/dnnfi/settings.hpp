@@ -6,9 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "dnnfi/fault_list.hpp"
-#include "dnnfi/numerics.hpp"
-
 namespace dnnfi {
 
 // The seed's habit; 64-256 are fastest on 2 cores, and golden and faulty runs share it.
@@ -19,18 +16,12 @@ inline constexpr std::int64_t kDefaultMemoryLimit = std::int64_t{4} << 30;
 // (about 11 GiB) fits in one chunk, and a 24 GB card still holds it.
 inline constexpr std::int64_t kDefaultCudaMemoryLimit = std::int64_t{16} << 30;
 
-// Measured on the CPU (bench/RESULTS.md, "Layout"): channels_last is oneDNN's native layout.
-inline constexpr Layout kDefaultLayout = Layout::kNhwc;
-
 // -b: at least 1.
 void check_batch_size(std::int64_t batch_size);
 // --threads: 0 (all cores) or more.
 void check_threads(int threads);
 // --images: at least 1 when given (absent: every test image).
 void check_images(std::optional<std::int64_t> images);
-// --shard K/N: 0 <= K < N.
-void check_shard(const Shard& part);
-Shard parse_shard(const std::string& text);
 // --memory-limit: a size such as 4G, 512M, 800K or a plain number of MiB; positive.
 void check_memory_limit(std::int64_t bytes);
 std::int64_t parse_memory_size(const std::string& text);
@@ -43,8 +34,6 @@ std::vector<std::int64_t> parse_image_size(const std::string& text);
 // and the value, never a wrapped or rounded number.
 std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t minimum = 0,
                           std::uint64_t maximum = UINT64_MAX);
-// --bits: "23-30", "0-22,31".
-BitMask parse_bits_option(const std::string& text);
 
 // The shortest exact spelling parse_memory_size reads back: 4G, 512M, 800K, or bytes as K.
 std::string format_memory_size(std::int64_t bytes);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dnnfi/campaign.hpp"
-#include "dnnfi/commands.hpp"
+#include "dnnfi/fault_list.hpp"
 #include "dnnfi/provenance.hpp"
 
 namespace dnnfi {

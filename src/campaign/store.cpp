@@ -8,8 +8,8 @@
 #include <map>
 
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "platform/file_lock.hpp"
+#include "results/outputs.hpp"
 
 namespace dnnfi {
 

@@ -10,7 +10,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dnnfi/commands.hpp"
 #include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
 

@@ -8,10 +8,11 @@
 #include "commands/workload.hpp"
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
+#include "platform/files.hpp"
 #include "platform/flat_json.hpp"
 #include "platform/json.hpp"
+#include "results/outputs.hpp"
 #include "text.hpp"
 
 namespace dnnfi {
@@ -52,33 +53,6 @@ std::string list_sidecar(const ModelOptions& model, const FaultListOptions& opti
 }
 
 }  // namespace
-
-std::optional<ListRecord> read_list_record(const std::filesystem::path& list) {
-  auto path = list;
-  path += ".json";
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto values = FlatJson(text.str(), path.string()).parse();
-  const auto kind = values.find("kind");
-  if (kind == values.end() || kind->second != "dnnfi fault list") return std::nullopt;
-  ListRecord record;
-  const auto get = [&](const char* key, std::string& into) {
-    if (const auto it = values.find(key); it != values.end()) into = it->second;
-  };
-  get("format", record.format);
-  get("target", record.target);
-  get("bits", record.bits);
-  if (const auto it = values.find("burst"); it != values.end()) {
-    const auto burst = text::parse_int(it->second);
-    if (!burst || *burst < 1 || *burst > 32)
-      throw InputError(path.string() + ": bad burst '" + it->second + "'");
-    record.burst = static_cast<int>(*burst);
-  }
-  return record;
-}
 
 std::vector<Fault> write_statistical_list(const ModelOptions& model, const FaultListOptions& options) {
   std::vector<std::filesystem::path> inputs;

@@ -8,10 +8,10 @@
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
 #include "platform/file_lock.hpp"
+#include "results/outputs.hpp"
 
 namespace dnnfi {
 namespace {

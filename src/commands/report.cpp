@@ -6,9 +6,10 @@
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/provenance.hpp"
+#include "platform/files.hpp"
 #include "platform/process.hpp"
+#include "results/outputs.hpp"
 #include "workload.hpp"
 
 namespace dnnfi {
@@ -118,7 +119,8 @@ ReportOutcome report_results(const ReportRequest& request) {
 }
 
 Comparison compare_files(const std::filesystem::path& a, const std::filesystem::path& b,
-                         std::int64_t max_critical_diff) {
+                         std::int64_t max_critical_diff, const std::optional<std::filesystem::path>& json) {
+  if (json) check_output(*json, OutputKind::kReportJson, {a, b}, "--json");
   if (max_critical_diff < 0)
     throw Error(ExitCode::kUsage,
                 "--max-critical-diff must be 0 or more, got " + std::to_string(max_critical_diff));
@@ -136,6 +138,7 @@ Comparison compare_files(const std::filesystem::path& a, const std::filesystem::
   if (comparison.common == 0)
     throw InputError("no fault of " + a.string() + " is in " + b.string() +
                      " with the same fault model and image count; nothing to compare");
+  if (json) replace_file(*json, comparison_json(comparison));
   return comparison;
 }
 

@@ -1,6 +1,7 @@
 #include "dnnfi/fault_list.hpp"
 
 #include <fstream>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -8,6 +9,7 @@
 #include "csv/fault_table.hpp"
 #include "dnnfi/errors.hpp"
 #include "dnnfi/word_format.hpp"
+#include "platform/flat_json.hpp"
 #include "text.hpp"
 
 namespace dnnfi {
@@ -113,6 +115,33 @@ void write_fault_list(std::ostream& out, const std::vector<Fault>& faults, bool 
     if (with_fault_model) out << ',' << to_string(f.model);
     out << '\n';
   }
+}
+
+std::optional<ListRecord> read_list_record(const std::filesystem::path& list) {
+  auto path = list;
+  path += ".json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto values = FlatJson(text.str(), path.string()).parse();
+  const auto kind = values.find("kind");
+  if (kind == values.end() || kind->second != "dnnfi fault list") return std::nullopt;
+  ListRecord record;
+  const auto get = [&](const char* key, std::string& into) {
+    if (const auto it = values.find(key); it != values.end()) into = it->second;
+  };
+  get("format", record.format);
+  get("target", record.target);
+  get("bits", record.bits);
+  if (const auto it = values.find("burst"); it != values.end()) {
+    const auto burst = text::parse_int(it->second);
+    if (!burst || *burst < 1 || *burst > 32)
+      throw InputError(path.string() + ": bad burst '" + it->second + "'");
+    record.burst = static_cast<int>(*burst);
+  }
+  return record;
 }
 
 }  // namespace dnnfi

@@ -14,8 +14,8 @@
 
 #include "dnnfi/errors.hpp"
 #include "dnnfi/fault_list.hpp"
-#include "dnnfi/settings.hpp"
 #include "random.hpp"
+#include "text.hpp"
 
 namespace dnnfi {
 namespace {
@@ -151,6 +151,21 @@ std::vector<Fault> spread_sample(const std::vector<Fault>& faults, std::size_t c
   sample.reserve(count);
   for (std::size_t i = 0; i < count; ++i) sample.push_back(faults[i * faults.size() / count]);
   return sample;
+}
+
+void check_shard(const Shard& part) {
+  if (part.count == 0 || part.index >= part.count)
+    throw Error(ExitCode::kUsage, "shard " + std::to_string(part.index) + "/" + std::to_string(part.count) +
+                                      ": expected K/N with 0 <= K < N, e.g. 0/4");
+}
+
+Shard parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  const auto k = text::parse_int(text.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::nullopt : text::parse_int(text.substr(slash + 1));
+  if (!k || !n || *k < 0 || *n < 1 || *k >= *n)
+    throw Error(ExitCode::kUsage, "--shard '" + text + "': expected K/N with 0 <= K < N, e.g. 0/4");
+  return Shard{static_cast<std::size_t>(*k), static_cast<std::size_t>(*n)};
 }
 
 std::vector<Fault> shard(const std::vector<Fault>& faults, const Shard& part) {

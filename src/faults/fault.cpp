@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "dnnfi/errors.hpp"
 #include "text.hpp"
 
 namespace dnnfi {
@@ -149,6 +150,14 @@ std::optional<BitMask> parse_bit_ranges(std::string_view text) {
   }
   if (word == 0) return std::nullopt;
   return BitMask(word);
+}
+
+BitMask parse_bits_option(const std::string& text) {
+  const auto bits = parse_bit_ranges(text);
+  if (!bits)
+    throw Error(ExitCode::kUsage,
+                "--bits '" + text + "': expected bits 0..31 and ranges, e.g. 23-30 or 0-22,31");
+  return *bits;
 }
 
 }  // namespace dnnfi

@@ -10,7 +10,7 @@
 #include <type_traits>
 
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
+#include "platform/files.hpp"
 #include "platform/flat_json.hpp"
 #include "platform/json.hpp"
 #include "platform/sha256.hpp"

@@ -4,8 +4,8 @@
 
 #include "csv/fault_table.hpp"
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/results.hpp"
+#include "platform/files.hpp"
 
 namespace dnnfi {
 

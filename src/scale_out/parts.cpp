@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/scale_out.hpp"
 #include "dnnfi/settings.hpp"
 #include "platform/file_lock.hpp"
+#include "results/outputs.hpp"
 
 namespace dnnfi {
 namespace {

@@ -7,9 +7,10 @@
 #include <regex>
 
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/scale_out.hpp"
 #include "folders.hpp"
+#include "platform/files.hpp"
+#include "results/outputs.hpp"
 
 namespace dnnfi {
 namespace {

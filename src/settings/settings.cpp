@@ -27,21 +27,6 @@ void check_images(std::optional<std::int64_t> images) {
           " (leave it out to use every test image)");
 }
 
-void check_shard(const Shard& part) {
-  if (part.count == 0 || part.index >= part.count)
-    usage("shard " + std::to_string(part.index) + "/" + std::to_string(part.count) +
-          ": expected K/N with 0 <= K < N, e.g. 0/4");
-}
-
-Shard parse_shard(const std::string& text) {
-  const auto slash = text.find('/');
-  const auto k = text::parse_int(text.substr(0, slash));
-  const auto n = slash == std::string::npos ? std::nullopt : text::parse_int(text.substr(slash + 1));
-  if (!k || !n || *k < 0 || *n < 1 || *k >= *n)
-    usage("--shard '" + text + "': expected K/N with 0 <= K < N, e.g. 0/4");
-  return Shard{static_cast<std::size_t>(*k), static_cast<std::size_t>(*n)};
-}
-
 void check_memory_limit(std::int64_t bytes) {
   if (bytes < 1) usage("--memory-limit must be positive, got " + std::to_string(bytes) + " bytes");
 }
@@ -96,12 +81,6 @@ std::uint64_t parse_count(const std::string& option, const std::string& text, st
     usage(fmt::format("{} must be a whole number {}, got '{}'", option, range, text));
   if (value < minimum || value > maximum) usage(fmt::format("{} must be {}, got {}", option, range, value));
   return value;
-}
-
-BitMask parse_bits_option(const std::string& text) {
-  const auto bits = parse_bit_ranges(text);
-  if (!bits) usage("--bits '" + text + "': expected bits 0..31 and ranges, e.g. 23-30 or 0-22,31");
-  return *bits;
 }
 
 std::string format_memory_size(std::int64_t bytes) {

@@ -82,6 +82,27 @@ for worker in $(pgrep -f -- "term.csv.parts/shard"); do
 done
 expect 0 "by 2 workers" "$dnnfi" "${args[@]}" --workers 2 -o term.csv
 same clean.csv term.csv
+# Ctrl-C to the parent alone: it stops its workers and returns only once they have ended.
+"$dnnfi" "${args[@]}" --workers 2 -o int.csv > int.out 2>&1 &
+parent=$!
+for _ in $(seq 300); do
+  [ "$(cat int.csv.parts/*.csv 2> /dev/null | grep -vc '^Injection')" -ge 2 ] && break
+  sleep 0.05
+done
+kill -INT "$parent"
+wait "$parent"
+status=$?
+[ "$status" -eq 130 ] || { cat int.out >&2; fail "SIGINT to the parent: exit $status, expected 130"; }
+for worker in $(pgrep -f -- "int.csv.parts/shard"); do
+  [ "$(readlink "/proc/$worker/cwd")" = "$PWD" ] && fail "a worker outlived its interrupted parent"
+done
+# One writer from the start: the -o of a running --workers campaign is refused to a second run.
+"$dnnfi" "${args[@]}" --workers 2 -o locked.csv > locked.out 2>&1 &
+parent=$!
+for _ in $(seq 300); do [ -d locked.csv.parts ] && break; sleep 0.05; done
+expect 2 "locked\.csv: another dnnfi process is writing this results file" "$dnnfi" "${args[@]}" -o locked.csv
+wait "$parent" || { cat locked.out >&2; fail "the --workers campaign beside a refused second run"; }
+same clean.csv locked.csv
 expect 2 "--workers chooses the shards itself" "$dnnfi" "${args[@]}" --workers 2 --shard 0/2 -o w2.csv
 
 # One writer per file: a file locked by another process is refused at once, untouched.

@@ -6,8 +6,9 @@
 #include <fstream>
 
 #include "dnnfi/errors.hpp"
-#include "dnnfi/outputs.hpp"
 #include "dnnfi/results.hpp"
+#include "platform/files.hpp"
+#include "results/outputs.hpp"
 #include "temp_dir.hpp"
 
 using namespace dnnfi;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "dnnfi/errors.hpp"
+#include "dnnfi/fault_list.hpp"
 #include "dnnfi/settings.hpp"
 #include "text.hpp"
 

@@ -1,8 +1,8 @@
 #pragma once
 // The one rule for every file a command writes: never an input of the same command, never a
 // folder or a device, and an existing file only when dnnfi wrote it as that kind of output
-// (recognised by its header and, where it has one, its sidecar); written through one atomic
-// replace, so a reader sees the old file or the new one, never a part.
+// (recognised by its header and, where it has one, its sidecar). Files are written through one
+// atomic replace (platform/files.hpp), so a reader sees the old file or the new one, never a part.
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -24,11 +24,6 @@ std::string describe(OutputKind kind);
 // HTML generator, the script's second line.
 std::string_view output_marker(OutputKind kind);
 
-// The file a writer of `path` lands on: absolute, every part that exists resolved (symbolic
-// links, '..'), the rest normalized as the folders a writer creates will make it
-// ("x/../R.csv" is R.csv, whether x exists or not). An output's identity, for every check.
-std::filesystem::path resolved_path(const std::filesystem::path& path);
-
 // Checks that `path`, given by `option` ("-o", "--json"), may be written as `kind`, all on its
 // resolved_path():
 //  - an Error (exit 2) when it is one of `inputs` (the same file under any name);
@@ -38,17 +33,5 @@ std::filesystem::path resolved_path(const std::filesystem::path& path);
 // Absent inputs (empty paths) are skipped.
 void check_output(const std::filesystem::path& path, OutputKind kind,
                   const std::vector<std::filesystem::path>& inputs, std::string_view option);
-
-// The file's first line (without its line ending), at most `limit` characters, with anything
-// unprintable shown as \xNN: for messages that say what a file holds.
-std::string first_line_of(const std::filesystem::path& path, std::size_t limit = 60);
-
-// Replaces `path` with `content` at once: written to a temporary file beside it (same folder,
-// so the rename is atomic), flushed, then renamed over it; its folder is created when missing.
-// A ResourceError naming the file when it cannot be written (exit 4); the temporary file is
-// removed on failure.
-void replace_file(const std::filesystem::path& path, std::string_view content);
-// The temporary name replace_file writes through, for writers that need a path (a subprocess).
-std::filesystem::path temporary_beside(const std::filesystem::path& path);
 
 }  // namespace dnnfi
