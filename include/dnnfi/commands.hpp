@@ -64,6 +64,9 @@ struct MergeOptions {
   // The caller holds the output's lock already (run --workers, which merges its own parts);
   // Default: merge takes it.
   bool output_locked = false;
+  // -o holding another campaign's results (with their provenance) is replaced (run --workers
+  // --overwrite); Default: refused.
+  bool overwrite = false;
 };
 struct MergeSummary {
   std::size_t faults = 0;                   // in the campaign

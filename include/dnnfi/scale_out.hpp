@@ -60,6 +60,7 @@ struct PartsPlan {
   std::vector<Part> parts;
   int threads = 1;          // per part
   std::size_t at_once = 1;  // parts running at once (memory); the next starts as one ends
+  bool overwrite = false;   // the merge replaces another campaign's results in the output (--overwrite)
 };
 
 // Pure: N parts, N as requested, at most one per fault and as many as memory holds (said in the

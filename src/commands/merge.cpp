@@ -129,17 +129,22 @@ MergeSummary merge_results(const MergeOptions& options) {
   std::error_code ec;
   if (std::filesystem::exists(options.output, ec) && std::filesystem::file_size(options.output, ec) > 0) {
     const auto existing = read_provenance(options.output);
-    if (!existing || !provenance_differences(merged, *existing, true).empty())
+    const bool another = !existing || !provenance_differences(merged, *existing, true).empty();
+    // --overwrite (run --workers) replaces the results of another campaign, never a file without
+    // dnnfi's provenance.
+    if (another && !(options.overwrite && existing))
       throw InputError(options.output.string() +
                        " exists and is not an earlier merge of this campaign; choose another -o");
-    ResultsReader reader(options.output);
-    for (ResultRow row; reader.next(row);) {
-      const auto at = position.find(row.fault.injection);
-      if (at == position.end() || !rows[at->second])
-        throw InputError(
-            fmt::format("{}:{}: Injection {} is in no input: merging would lose it; "
-                        "choose another -o",
-                        options.output.string(), reader.line(), row.fault.injection));
+    if (!another) {
+      ResultsReader reader(options.output);
+      for (ResultRow row; reader.next(row);) {
+        const auto at = position.find(row.fault.injection);
+        if (at == position.end() || !rows[at->second])
+          throw InputError(
+              fmt::format("{}:{}: Injection {} is in no input: merging would lose it; "
+                          "choose another -o",
+                          options.output.string(), reader.line(), row.fault.injection));
+      }
     }
   }
   std::optional<FileLock> lock;

@@ -153,6 +153,7 @@ class LocalProcesses final : public PartsRunner {
     MergeOptions merge;
     merge.output = plan.output;
     merge.output_locked = true;  // by the caller, for the whole run
+    merge.overwrite = plan.overwrite;
     for (const auto& part : plan.parts) merge.inputs.push_back(part.file);
     const auto merged = merge_results(merge);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

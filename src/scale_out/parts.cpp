@@ -116,6 +116,7 @@ PartsPlan plan_parts(const CampaignRequest& request, const PartsRequest& asked, 
   PartsPlan plan;
   plan.output = request.campaign.output;
   plan.folder = parts_folder(plan.output);
+  plan.overwrite = request.campaign.overwrite;
   plan.run = {facts.executable, "run"};
   const auto arguments = run_arguments(request);
   plan.run.insert(plan.run.end(), arguments.begin(), arguments.end());
