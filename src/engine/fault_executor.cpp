@@ -13,8 +13,6 @@ torch::Tensor stack_copies(const torch::Tensor& x, std::size_t k) {
   return torch::cat(std::vector<torch::Tensor>(k, x)).contiguous(x.suggest_memory_format());
 }
 
-ShortcutPerturbation perturbation;
-
 // y, a stage run on input window w (stride sy, sx), holds outputs `out` of the full stage, and
 // they equal those of `full` (the full stage's golden output) bit for bit.
 bool window_gives(const torch::Tensor& y, const Rect& w, const Rect& out, std::int64_t sy, std::int64_t sx,
@@ -23,15 +21,7 @@ bool window_gives(const torch::Tensor& y, const Rect& w, const Rect& out, std::i
   return y.defined() && y.dim() == 4 && in_y.y0 >= 0 && in_y.x0 >= 0 && in_y.y1 <= y.size(2) &&
          in_y.x1 <= y.size(3) && bit_equal(in_y.of(y), out.of(full));
 }
-
-// The last bit of every value flipped: what a kernel that sums in another order gives.
-torch::Tensor perturbed(torch::Tensor x) {
-  auto bits = x.contiguous(x.suggest_memory_format());
-  return bits.view(torch::kInt32).bitwise_xor(1).view(torch::kFloat);
-}
 }  // namespace
-
-void perturb_shortcuts_for_testing(const ShortcutPerturbation& p) { perturbation = p; }
 
 bool FaultExecutor::differs(const std::string& layer, float original, float faulty) const {
   return float_bits(model_.computed_value(layer, faulty)) !=
@@ -256,8 +246,8 @@ void FaultExecutor::run_gathered(Gathered& g, std::size_t from, std::int64_t len
           if (out.area() > 0 && w.area() > 0 && w != map && window_verified(s, w, out, *g.sample)) {
             const auto y = plan_.run_stage(s, assemble(s, w));
             const auto in_y = out.within(w, f->stride_y(), f->stride_x());
-            x = perturbation.window ? perturbed(in_y.of(y))
-                                    : in_y.of(y).contiguous(y.suggest_memory_format());
+            x = shortcut_perturbation().window ? perturbed(in_y.of(y))
+                                               : in_y.of(y).contiguous(y.suggest_memory_format());
             rect = out;
             const auto out_map = Rect::whole(g.sample->stage_in[s + 1]);
             executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length) *
@@ -272,7 +262,7 @@ void FaultExecutor::run_gathered(Gathered& g, std::size_t from, std::int64_t len
       x = plan_.run_stage(s, x);
       executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
     }
-    if (perturbation.gather) x = perturbed(x);
+    if (shortcut_perturbation().gather) x = perturbed(x);
     if (g.until == plan_.size()) {
       const auto index =
           torch::tensor(std::vector<std::int64_t>(images.begin(), images.begin() + n), torch::kLong);
@@ -321,35 +311,35 @@ torch::Tensor FaultExecutor::golden_window(std::size_t s, const std::vector<std:
 }
 
 const Footprint* FaultExecutor::footprint(std::size_t s) {
-  if (footprints_.size() < plan_.size()) footprints_.resize(plan_.size());
-  auto& known = footprints_[s];
-  if (!known) {
-    known.emplace();
+  const auto& known = footprints_(s, [&] {
+    std::optional<Footprint> f;
     const auto& first = cache_.batches().front();
     if (s + 1 < plan_.size() && plan_[s].input_cached && plan_[s + 1].input_cached &&
         first.stage_in[s].dim() == 4) {
       const auto image =
           first.stage_in[s].narrow(0, 0, 1).contiguous(first.stage_in[s].suggest_memory_format());
-      *known = Footprint::measure([this, s](const torch::Tensor& x) { return plan_.run_stage(s, x); }, image);
+      f = Footprint::measure([this, s](const torch::Tensor& x) { return plan_.run_stage(s, x); }, image);
     }
-  }
-  return *known ? &**known : nullptr;
+    return f;
+  });
+  return known ? &*known : nullptr;
 }
 
 bool FaultExecutor::window_verified(std::size_t s, const Rect& w, const Rect& out, const BatchCache& c) {
   const auto& golden = c.stage_in[s];
   const auto key = std::make_tuple(s, std::size_t{0}, w.height(), w.width(), golden.size(0));
-  if (auto it = window_verified_.find(key); it != window_verified_.end()) return it->second;
-  const auto* f = footprint(s);
-  auto y = plan_.run_stage(s, w.of(golden).contiguous(golden.suggest_memory_format()));
-  if (perturbation.window) y = perturbed(y);
-  const bool same = window_gives(y, w, out, f->stride_y(), f->stride_x(), c.stage_in[s + 1]);
-  if (!same)
-    spdlog::debug(
-        "staged engine: stage {} on a {}x{} window of {} images differs from the full stage; whole maps",
-        plan_[s].prefix, w.height(), w.width(), golden.size(0));
-  window_verified_.emplace(key, same);
-  return same;
+  const auto check = [&] {
+    const auto* f = footprint(s);
+    auto y = plan_.run_stage(s, w.of(golden).contiguous(golden.suggest_memory_format()));
+    if (shortcut_perturbation().window) y = perturbed(y);
+    return window_gives(y, w, out, f->stride_y(), f->stride_x(), c.stage_in[s + 1]);
+  };
+  return window_checks_(key, check, [&](bool same) {
+    if (!same)
+      spdlog::debug(
+          "staged engine: stage {} on a {}x{} window of {} images differs from the full stage; whole maps",
+          plan_[s].prefix, w.height(), w.width(), golden.size(0));
+  });
 }
 
 // The rest of residual stage site.stage after its main child site.child, on y (that child's
@@ -374,22 +364,16 @@ std::optional<Rect> FaultExecutor::rest_window(const FaultSite& site, const Faul
   const auto& golden_out = c.conv_out[site.stage][site.child];
   if (golden_out.dim() != 4 || fault.index.size() != 3) return std::nullopt;
   auto& body = *plan_[site.stage].residual;
-  const auto key = std::make_pair(site.stage, site.child);
-  auto known = rest_footprints_.find(key);
-  if (known == rest_footprints_.end()) {
+  const auto& known = rest_footprints_(std::make_pair(site.stage, site.child), [&] {
     const auto& first = cache_.batches().front();
     const auto shortcut = body.shortcut(first.stage_in[site.stage].narrow(0, 0, 1));
     const auto& child_out = first.conv_out[site.stage][site.child];
     const auto image = child_out.narrow(0, 0, 1).contiguous(child_out.suggest_memory_format());
-    known =
-        rest_footprints_
-            .emplace(key, Footprint::measure(
-                              [&](const torch::Tensor& y) { return rest_of_block(site, y, shortcut, 0, 0); },
-                              image))
-            .first;
-  }
-  if (!known->second) return std::nullopt;
-  const auto& f = *known->second;
+    return Footprint::measure([&](const torch::Tensor& y) { return rest_of_block(site, y, shortcut, 0, 0); },
+                              image);
+  });
+  if (!known) return std::nullopt;
+  const auto& f = *known;
   const Rect element{fault.index[1], fault.index[1] + 1, fault.index[2], fault.index[2] + 1};
   const auto out = f.affected(element);
   const auto w = f.needed(out);
@@ -398,21 +382,20 @@ std::optional<Rect> FaultExecutor::rest_window(const FaultSite& site, const Faul
   const auto in_z = out.within(w, f.stride_y(), f.stride_x());
   const auto run = [&](const torch::Tensor& y) {
     auto z = rest_of_block(site, y, shortcut, w.y0 / f.stride_y(), w.x0 / f.stride_x());
-    if (z.defined() && perturbation.window) z = perturbed(z);
+    if (z.defined() && shortcut_perturbation().window) z = perturbed(z);
     return z;
   };
   const auto golden_in = w.of(golden_out).contiguous(golden_out.suggest_memory_format());
-  const auto check = std::make_tuple(site.stage, site.child + 1, w.height(), w.width(), golden_out.size(0));
-  auto verified = window_verified_.find(check);
-  if (verified == window_verified_.end()) {
-    const bool same =
-        window_gives(run(golden_in), w, out, f.stride_y(), f.stride_x(), c.stage_in[site.stage + 1]);
-    if (!same)
-      spdlog::debug("staged engine: the rest of {} on a {}x{} window of {} images differs; whole maps",
-                    plan_[site.stage].prefix, w.height(), w.width(), golden_out.size(0));
-    verified = window_verified_.emplace(check, same).first;
-  }
-  if (!verified->second) return std::nullopt;
+  const auto check = [&] {
+    return window_gives(run(golden_in), w, out, f.stride_y(), f.stride_x(), c.stage_in[site.stage + 1]);
+  };
+  const auto key = std::make_tuple(site.stage, site.child + 1, w.height(), w.width(), golden_out.size(0));
+  if (!window_checks_(key, check, [&](bool same) {
+        if (!same)
+          spdlog::debug("staged engine: the rest of {} on a {}x{} window of {} images differs; whole maps",
+                        plan_[site.stage].prefix, w.height(), w.width(), golden_out.size(0));
+      }))
+    return std::nullopt;
   auto index = fault.index;
   index[1] -= w.y0;
   index[2] -= w.x0;
@@ -433,34 +416,35 @@ std::optional<Rect> FaultExecutor::rest_window(const FaultSite& site, const Faul
 // `from` in reverse order gives the golden activations in reverse order, stage by stage.
 // Checked once per stage and batch length; `from` itself: gathering does not pay.
 std::size_t FaultExecutor::gathered_until(std::size_t from, std::int64_t length, const BatchCache& c) {
-  const auto key = std::make_pair(from, length);
-  if (auto it = gathered_until_.find(key); it != gathered_until_.end()) return it->second;
-  const auto x = c.stage_in[from];
-  const auto reverse =
-      torch::arange(length - 1, -1, -1, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-  auto alone = x;
-  auto reversed = select_images(x, reverse);
-  std::size_t until = from;
-  for (std::size_t s = from; s < plan_.size(); ++s) {
-    alone = plan_.run_stage(s, alone);
-    reversed = plan_.run_stage(s, reversed);
-    if (perturbation.gather) reversed = perturbed(reversed);
-    if (!bit_equal(select_images(reversed, reverse), alone)) break;
-    if (s + 1 == plan_.size() || plan_[s + 1].input_cached) until = s + 1;
-  }
-  if (until < plan_.size() && length > 1)
-    spdlog::debug(
-        "staged engine: images of a batch of {} compute differently in another place from stage {} on{}",
-        length, until < plan_.size() ? plan_[until].prefix : "", until == from ? "; not gathered" : "");
-  gathered_until_.emplace(key, until);
-  return until;
+  const auto check = [&] {
+    const auto x = c.stage_in[from];
+    const auto reverse =
+        torch::arange(length - 1, -1, -1, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+    auto alone = x;
+    auto reversed = select_images(x, reverse);
+    std::size_t until = from;
+    for (std::size_t s = from; s < plan_.size(); ++s) {
+      alone = plan_.run_stage(s, alone);
+      reversed = plan_.run_stage(s, reversed);
+      if (shortcut_perturbation().gather) reversed = perturbed(reversed);
+      if (!bit_equal(select_images(reversed, reverse), alone)) break;
+      if (s + 1 == plan_.size() || plan_[s + 1].input_cached) until = s + 1;
+    }
+    return until;
+  };
+  return gathered_until_(std::make_pair(from, length), check, [&](std::size_t until) {
+    if (until < plan_.size() && length > 1)
+      spdlog::debug(
+          "staged engine: images of a batch of {} compute differently in another place from stage {} on{}",
+          length, until < plan_.size() ? plan_[until].prefix : "", until == from ? "; not gathered" : "");
+  });
 }
 
 torch::Tensor FaultExecutor::splice_conv(const std::string& layer, const torch::Tensor& input,
                                          const torch::Tensor& rows_weight, const torch::Tensor& bias) {
   const auto& g = model_.info().convs.at(layer);
   auto channels = at::conv2d(input, rows_weight, bias, g.stride, g.padding, g.dilation, g.groups);
-  return perturbation.splice ? perturbed(channels) : channels;
+  return shortcut_perturbation().splice ? perturbed(channels) : channels;
 }
 
 // The splice of `rows` (golden weights) gives those channels of the golden conv output, bit for
@@ -470,26 +454,25 @@ bool FaultExecutor::splice_verified(const std::string& layer, const torch::Tenso
                                     const torch::Tensor& golden_out, const std::vector<std::int64_t>& rows,
                                     const torch::Tensor& bias) {
   if (full_conv_layers_.count(layer)) return false;
-  const auto key = std::make_tuple(layer, rows.size(), input.size(0));
-  if (splice_verified_.count(key)) return true;
-  const auto weight = model_.weight(layer);
-  const auto row_index = torch::tensor(rows, torch::kLong).to(weight.device());
-  auto rows_weight = weight.index_select(0, row_index).contiguous(weight.suggest_memory_format());
-  if (model_.rounds_tf32(layer)) rows_weight = round_tf32(rows_weight);
-  const auto channels = splice_conv(layer, input, rows_weight, bias);
-  bool same = true;
-  for (std::size_t j = 0; j < rows.size() && same; ++j)
-    same = bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1), golden_out.narrow(1, rows[j], 1));
-  if (!same) {
+  const auto check = [&] {
+    const auto weight = model_.weight(layer);
+    const auto row_index = torch::tensor(rows, torch::kLong).to(weight.device());
+    auto rows_weight = weight.index_select(0, row_index).contiguous(weight.suggest_memory_format());
+    if (model_.rounds_tf32(layer)) rows_weight = round_tf32(rows_weight);
+    const auto channels = splice_conv(layer, input, rows_weight, bias);
+    bool same = true;
+    for (std::size_t j = 0; j < rows.size() && same; ++j)
+      same = bit_equal(channels.narrow(1, static_cast<std::int64_t>(j), 1), golden_out.narrow(1, rows[j], 1));
+    return same;
+  };
+  return splice_checks_(std::make_tuple(layer, rows.size(), input.size(0)), check, [&](bool same) {
+    if (same) return;
     spdlog::info(
         "{}: a conv of {} of its output channels differs from those channels of the full conv on {} "
         "images; its faults run the full conv",
         layer, rows.size(), input.size(0));
     full_conv_layers_.insert(layer);
-    return false;
-  }
-  splice_verified_.insert(key);
-  return true;
+  });
 }
 
 // One weight row per live fault: its output channel's golden row with the fault applied,
@@ -643,7 +626,7 @@ torch::Tensor FaultExecutor::run_stacked(const StepFn& step, const torch::Tensor
   if (k == 1) return step(x);
   if (stack_verified(k, length, c)) {
     const auto y = step(x);
-    return perturbation.stack ? perturbed(y) : y;
+    return shortcut_perturbation().stack ? perturbed(y) : y;
   }
   std::vector<torch::Tensor> parts;
   for (std::size_t i = 0; i < k; ++i)
@@ -658,60 +641,61 @@ torch::Tensor FaultExecutor::run_stacked(const StepFn& step, const torch::Tensor
 // from the first cached stage to the logits beside the golden one, step by step (inside residual
 // blocks each main child, the shortcut and the block's last step on the sum).
 bool FaultExecutor::stack_verified(std::size_t k, std::int64_t length, const BatchCache& c) {
-  const auto key = std::make_pair(k, length);
-  if (auto it = stack_verified_.find(key); it != stack_verified_.end()) return it->second;
-  // step on the stacked input must give every slice `alone`; its output goes on in `stacked`.
-  const auto same_slices = [&](const StepFn& step, torch::Tensor& stacked, const torch::Tensor& alone) {
-    stacked = step(stacked);
-    if (perturbation.stack) stacked = perturbed(stacked);
-    for (std::size_t i = 0; i < k; ++i)
-      if (!bit_equal(stacked.narrow(0, static_cast<std::int64_t>(i) * length, length), alone)) return false;
-    return true;
-  };
-  const auto stage_step = [this](std::size_t s) {
-    return [this, s](const torch::Tensor& t) { return plan_.run_stage(s, t); };
-  };
-  bool same = plan_.size() > 0;
-  const std::size_t last = plan_.size() - 1;
-  if (same && c.stage_in[last].defined()) {
-    auto stacked = stack_copies(c.stage_in[last], k);
-    same = same_slices(stage_step(last), stacked, plan_.run_stage(last, c.stage_in[last]));
-  }
-  std::size_t s = 0;
-  while (s < plan_.size() && !plan_[s].input_cached) ++s;
-  same = same && s < plan_.size();
-  torch::Tensor x, stacked;
-  if (same) {
-    x = c.stage_in[s];
-    stacked = stack_copies(x, k);
-  }
-  for (; same && s < plan_.size(); ++s) {
-    if (auto& body = plan_[s].residual) {
-      auto y = x;
-      auto shortcut = stacked;  // the stage's stacked input
-      for (std::size_t j = 0; j < body->main.size() && same; ++j) {
-        y = body->main[j](y);
-        same = same_slices(body->main[j], stacked, y);
-      }
-      const auto alone_shortcut = body->shortcut(x);
-      same = same && same_slices(body->shortcut, shortcut, alone_shortcut);
-      if (!same) break;
-      const auto sum = y + alone_shortcut;
-      stacked = stacked + shortcut;
-      x = body->post(sum);
-      same = same_slices(body->post, stacked, x);
-    } else {
-      x = plan_.run_stage(s, x);
-      same = same_slices(stage_step(s), stacked, x);
+  const auto check = [&] {
+    // step on the stacked input must give every slice `alone`; its output goes on in `stacked`.
+    const auto same_slices = [&](const StepFn& step, torch::Tensor& stacked, const torch::Tensor& alone) {
+      stacked = step(stacked);
+      if (shortcut_perturbation().stack) stacked = perturbed(stacked);
+      for (std::size_t i = 0; i < k; ++i)
+        if (!bit_equal(stacked.narrow(0, static_cast<std::int64_t>(i) * length, length), alone)) return false;
+      return true;
+    };
+    const auto stage_step = [this](std::size_t s) {
+      return [this, s](const torch::Tensor& t) { return plan_.run_stage(s, t); };
+    };
+    bool same = plan_.size() > 0;
+    const std::size_t last = plan_.size() - 1;
+    if (same && c.stage_in[last].defined()) {
+      auto stacked = stack_copies(c.stage_in[last], k);
+      same = same_slices(stage_step(last), stacked, plan_.run_stage(last, c.stage_in[last]));
     }
-  }
-  if (!same)
-    spdlog::info(
-        "stacked engine: a stack of {} batches of {} images computes differently from one batch alone; "
-        "those run one by one",
-        k, length);
-  stack_verified_.emplace(key, same);
-  return same;
+    std::size_t s = 0;
+    while (s < plan_.size() && !plan_[s].input_cached) ++s;
+    same = same && s < plan_.size();
+    torch::Tensor x, stacked;
+    if (same) {
+      x = c.stage_in[s];
+      stacked = stack_copies(x, k);
+    }
+    for (; same && s < plan_.size(); ++s) {
+      if (auto& body = plan_[s].residual) {
+        auto y = x;
+        auto shortcut = stacked;  // the stage's stacked input
+        for (std::size_t j = 0; j < body->main.size() && same; ++j) {
+          y = body->main[j](y);
+          same = same_slices(body->main[j], stacked, y);
+        }
+        const auto alone_shortcut = body->shortcut(x);
+        same = same && same_slices(body->shortcut, shortcut, alone_shortcut);
+        if (!same) break;
+        const auto sum = y + alone_shortcut;
+        stacked = stacked + shortcut;
+        x = body->post(sum);
+        same = same_slices(body->post, stacked, x);
+      } else {
+        x = plan_.run_stage(s, x);
+        same = same_slices(stage_step(s), stacked, x);
+      }
+    }
+    return same;
+  };
+  return stack_checks_(std::make_pair(k, length), check, [&](bool same) {
+    if (!same)
+      spdlog::info(
+          "stacked engine: a stack of {} batches of {} images computes differently from one batch alone; "
+          "those run one by one",
+          k, length);
+  });
 }
 
 }  // namespace dnnfi

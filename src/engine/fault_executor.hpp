@@ -48,20 +48,11 @@
 #include "dnnfi/model.hpp"
 #include "dnnfi/outcome.hpp"
 #include "golden_cache.hpp"
+#include "shortcuts.hpp"
 #include "stage_plan.hpp"
 #include "windows.hpp"
 
 namespace dnnfi {
-
-// For tests: shortcuts computed differently from the full computation (the last bit of every
-// value flipped), as another device's kernels may; the checks must catch them. Default: none.
-struct ShortcutPerturbation {
-  bool splice = false;  // the few-channel conv's output
-  bool stack = false;   // every step run on a stack of more than one fault
-  bool gather = false;  // the logits of images gathered from several batches
-  bool window = false;  // a stage's output computed on a window of its input
-};
-void perturb_shortcuts_for_testing(const ShortcutPerturbation& perturbation);
 
 class FaultExecutor {
  public:
@@ -88,9 +79,7 @@ class FaultExecutor {
   std::int64_t images_masked_early() const { return images_masked_early_; }
   // Window shapes checked (per stage or block rest and batch length), and how many passed.
   std::pair<std::size_t, std::size_t> windows_checked() const {
-    std::size_t passed = 0;
-    for (const auto& [key, same] : window_verified_) passed += same;
-    return {window_verified_.size(), passed};
+    return {window_checks_.size(), window_checks_.count(true)};
   }
   // Layers whose splice failed its check: their faults run the full conv.
   const std::set<std::string>& full_conv_layers() const { return full_conv_layers_; }
@@ -159,16 +148,15 @@ class FaultExecutor {
   std::int64_t batch_;
   NonFiniteRule rule_;
   std::size_t stack_ = 1;
-  std::map<std::pair<std::size_t, std::int64_t>, bool> stack_verified_;  // by faults, images per slice
-  std::set<std::tuple<std::string, std::size_t, std::int64_t>> splice_verified_;  // layer, channels, images
-  std::set<std::string> full_conv_layers_;
-  std::map<std::pair<std::size_t, std::int64_t>, std::size_t> gathered_until_;  // by stage, images
-  std::vector<std::optional<std::optional<Footprint>>> footprints_;             // by stage; outer: measured
-  std::map<std::pair<std::size_t, std::size_t>, std::optional<Footprint>>
+  CheckedOnce<std::pair<std::size_t, std::int64_t>> stack_checks_;  // by faults, images per slice
+  CheckedOnce<std::tuple<std::string, std::size_t, std::int64_t>> splice_checks_;  // layer, channels, images
+  std::set<std::string> full_conv_layers_;  // splices that failed: spliced no more
+  CheckedOnce<std::pair<std::size_t, std::int64_t>, std::size_t> gathered_until_;  // by stage, images
+  CheckedOnce<std::size_t, std::optional<Footprint>> footprints_;                  // by stage
+  CheckedOnce<std::pair<std::size_t, std::size_t>, std::optional<Footprint>>
       rest_footprints_;  // by stage, child
   // By stage, part (0: the stage; j + 1: its rest after main child j), window shape, images.
-  std::map<std::tuple<std::size_t, std::size_t, std::int64_t, std::int64_t, std::int64_t>, bool>
-      window_verified_;
+  CheckedOnce<std::tuple<std::size_t, std::size_t, std::int64_t, std::int64_t, std::int64_t>> window_checks_;
   double executed_macs_ = 0;
   std::int64_t early_exits_ = 0;
   std::int64_t images_masked_early_ = 0;
