@@ -1,11 +1,13 @@
-// The staged engine: the stage plan, the golden activation cache, the scheduler and the
-// per-fault executor put together. Results equal the naive engine's, fault by fault.
+// The staged engine: the stage plan, the golden activation cache, the scheduler, and the job that
+// runs the target's faults over the shared propagation, put together. Results equal the naive
+// engine's, fault by fault.
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "engines.hpp"
-#include "fault_executor.hpp"
+#include "fault_job.hpp"
 #include "golden_cache.hpp"
+#include "propagation.hpp"
 #include "scheduler.hpp"
 
 namespace dnnfi {
@@ -22,7 +24,8 @@ class StagedEngine final : public Engine, private ChunkedWork {
       : kind_(stacked ? EngineKind::kStacked : EngineKind::kStaged),
         plan_(std::move(plan)),
         cache_(model, data, plan_, options.batch_size, cache_limit(options, stacked)),
-        executor_(model, plan_, cache_, options.batch_size, options.non_finite),
+        propagation_(model, plan_, cache_, options.batch_size, options.non_finite),
+        job_(make_fault_job(model.space().target, propagation_)),
         rule_(options.non_finite),
         stop_(options.stop) {
     // Before any fault: restarts must reproduce the golden pass (an Error sends make_engine to
@@ -35,14 +38,14 @@ class StagedEngine final : public Engine, private ChunkedWork {
     const auto budget =
         static_cast<std::size_t>(std::max<std::int64_t>(1, (options.memory_limit / 4) / per_fault));
     const std::size_t stack = options.stack > 0 ? options.stack : std::min<std::size_t>(budget, 64);
-    executor_.set_stack(stack);
+    propagation_.set_stack(stack);
     limits_.run = std::max(limits_.run, stack);
     spdlog::info("stacked engine: up to {} faults of one layer per batch", stack);
   }
 
   std::string name() const override { return std::string(to_string(kind_)); }
   torch::Tensor golden_logits() override { return cache_.golden_logits(); }
-  double executed_macs() const override { return executor_.executed_macs(); }
+  double executed_macs() const override { return propagation_.executed_macs(); }
   std::int64_t cache_bytes() const override { return cache_.peak_bytes(); }
 
   void run(const std::vector<Fault>& faults, const Done& done) override {
@@ -51,28 +54,30 @@ class StagedEngine final : public Engine, private ChunkedWork {
     // What the shortcuts saved, for benchmarks: faults no inference was needed for (their word
     // unchanged as the numerics see it) and batches (activation faults: images) that left early,
     // equal to golden.
+    const auto t = tally(propagation_, *job_);
     spdlog::info("{} engine: {} of {} faults needed no inference; {} batches masked early{}",
-                 to_string(kind_), free_faults_, asked_, executor_.early_exits(),
-                 executor_.images_masked_early() > 0
-                     ? fmt::format("; {} more images masked early", executor_.images_masked_early())
+                 to_string(kind_), free_faults_, asked_, t.early_exits,
+                 t.images_masked_early > 0
+                     ? fmt::format("; {} more images masked early", t.images_masked_early)
                      : std::string());
-    if (const auto [checked, passed] = executor_.windows_checked(); checked > 0)
+    if (t.windows_checked > 0)
       spdlog::debug("{} engine: {} window shapes checked, {} computed as the full maps do", to_string(kind_),
-                    checked, passed);
-    if (const auto& layers = executor_.full_conv_layers(); !layers.empty())
-      spdlog::debug("staged engine: full convs instead of splices in {}", fmt::join(layers, ", "));
+                    t.windows_checked, t.windows_passed);
+    if (!t.full_conv_layers.empty())
+      spdlog::debug("staged engine: full convs instead of splices in {}",
+                    fmt::join(t.full_conv_layers, ", "));
   }
 
  private:
   std::size_t chunk_count() const override { return cache_.chunk_count(); }
   void load_chunk(std::size_t chunk) override { cache_.load(chunk); }
-  bool shares_runs(const Fault& fault) const override { return executor_.shares_runs(fault.layer); }
+  bool shares_runs(const Fault& fault) const override { return job_->shares_runs(fault.layer); }
   void evaluate(const Fault* faults, std::size_t n, Counts* counts) override {
-    executor_.evaluate(faults, n, counts);
+    job_->evaluate(faults, n, counts);
   }
   bool needs_inference(const Fault& fault) const override {
     ++asked_;
-    const bool needs = executor_.changes_weight(fault);
+    const bool needs = job_->needs_inference(fault);
     free_faults_ += needs ? 0 : 1;
     return needs;
   }
@@ -84,7 +89,8 @@ class StagedEngine final : public Engine, private ChunkedWork {
   EngineKind kind_;
   StagePlan plan_;
   GoldenCache cache_;
-  FaultExecutor executor_;
+  Propagation propagation_;
+  std::unique_ptr<FaultJob> job_;  // the target's: which job runs its faults
   NonFiniteRule rule_;
   const std::atomic<bool>* stop_;
   ScheduleLimits limits_;

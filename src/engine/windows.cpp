@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "batches.hpp"
+
 namespace dnnfi {
 namespace {
 
@@ -25,6 +27,13 @@ std::optional<Rect> differing_pixels(const torch::Tensor& a, const torch::Tensor
   if (!rows) return std::nullopt;
   const auto cols = true_range(pixels.any(0));
   return Rect{rows->first, rows->second + 1, cols->first, cols->second + 1};
+}
+
+bool window_gives(const torch::Tensor& y, const Rect& w, const Rect& out, std::int64_t sy, std::int64_t sx,
+                  const torch::Tensor& full) {
+  const auto in_y = out.within(w, sy, sx);
+  return y.defined() && y.dim() == 4 && in_y.y0 >= 0 && in_y.x0 >= 0 && in_y.y1 <= y.size(2) &&
+         in_y.x1 <= y.size(3) && bit_equal(in_y.of(y), out.of(full));
 }
 
 std::int64_t Footprint::Axis::first(std::int64_t p) const {

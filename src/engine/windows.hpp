@@ -37,6 +37,11 @@ struct Rect {
 // The pixels where a and b (NCHW, one shape) differ in any image and channel; nullopt when none do.
 std::optional<Rect> differing_pixels(const torch::Tensor& a, const torch::Tensor& b);
 
+// y, a stage run on input window w (stride sy, sx), holds outputs `out` of the full stage, and
+// they equal those of `full` (the full stage's output) bit for bit: a window's check.
+bool window_gives(const torch::Tensor& y, const Rect& w, const Rect& out, std::int64_t sy, std::int64_t sx,
+                  const torch::Tensor& full);
+
 // Which outputs of a stage a change of one input pixel can reach, as a function of the pixel:
 // measured on one image with impulses (NaN, +3e38 and -3e38 in every channel of one pixel)
 // at pixels of every residue of the stride, near the middle of the map, assuming the stage

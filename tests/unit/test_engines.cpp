@@ -18,7 +18,7 @@
 #include "dnnfi/engine.hpp"
 #include "dnnfi/fault_list.hpp"
 #include "dnnfi/zoo.hpp"
-#include "engine/fault_executor.hpp"
+#include "engine/shortcuts.hpp"
 #include "test_support.hpp"
 #include "zoo_model.hpp"
 
