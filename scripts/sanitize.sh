@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer (CMake preset
 # "asan", into build-asan/) and runs them: memory errors, leaks and undefined behaviour in
-# dnnfi's own code stop the run. Slow tests (staged vs naive on three models) are left to the
-# release build. Needs the packages scripts/setup.sh installs.
+# dnnfi's own code stop the run. Slow tests (staged vs naive on three models) and the [heavy]
+# engines-against-naive unit tests (minutes each here, many more under the sanitizers) are left to
+# the release build; lighter tests still run every engine's code. Needs scripts/setup.sh's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=$(cd "${DNNFI_SHARED:-$(pwd)/../shared}" 2>/dev/null && pwd) || {
@@ -16,4 +17,4 @@ cmake --build build-asan --target dnnfi_unit_tests -j "$jobs" >> build-asan.log 
 # -fno-sanitize-recover=all and prints where.
 export UBSAN_OPTIONS=print_stacktrace=1
 cd build-asan
-ctest --output-on-failure -j 2 -R '^unit\.' -LE slow "$@"
+ctest --output-on-failure -j 2 -R '^unit\.' -LE 'slow|heavy' "$@"

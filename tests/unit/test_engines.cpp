@@ -62,7 +62,8 @@ std::vector<Counts> run_all(Engine& engine, const std::vector<Fault>& list, Faul
 
 }  // namespace
 
-TEST_CASE("staged engine gives the naive engine's counts for faults in every layer", "[engine][model]") {
+TEST_CASE("staged engine gives the naive engine's counts for faults in every layer",
+          "[engine][model][heavy]") {
   auto& r = ResNet20::get();
   const auto faults = faults_of_every_layer();
   EngineOptions options;
@@ -86,7 +87,8 @@ TEST_CASE("staged engine gives the naive engine's counts for faults in every lay
   }
 }
 
-TEST_CASE("faults of one layer sharing a conv for their channels match the naive engine", "[engine][model]") {
+TEST_CASE("faults of one layer sharing a conv for their channels match the naive engine",
+          "[engine][model][heavy]") {
   auto& r = ResNet20::get();
   // 19 consecutive published faults of one layer (more than one shared conv's worth), then
   // two faults in one output channel, one of them also in the same weight.
@@ -115,7 +117,8 @@ TEST_CASE("faults of one layer sharing a conv for their channels match the naive
   }
 }
 
-TEST_CASE("the stacked engine gives the staged engine's counts, whatever the stack size", "[engine][model]") {
+TEST_CASE("the stacked engine gives the staged engine's counts, whatever the stack size",
+          "[engine][model][heavy]") {
   auto& r = ResNet20::get();
   // Runs of one layer (stacks of several faults, slices leaving the stack early) and faults of
   // every layer; 300 images: stacks of full batches and of the 44-image remainder.
@@ -151,7 +154,7 @@ struct Perturbed {
 }  // namespace
 
 TEST_CASE("a splice or a stack that computes other bits is caught and falls back to naive's counts",
-          "[engine][model]") {
+          "[engine][model][heavy]") {
   auto& r = ResNet20::get();
   // Mantissa bits (images masked in layer3, where the next convs absorb more) in conv1 and in
   // block convs, a run of one layer (one shared conv, a stack) and an exponent fault.

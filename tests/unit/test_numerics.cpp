@@ -141,7 +141,7 @@ TEST_CASE("TF32 emulation refuses a bad pattern and one that matches no convolut
 }
 
 TEST_CASE("with TF32 emulated, staged equals naive, and dropped bits are masked without compute",
-          "[numerics][engine][model]") {
+          "[numerics][engine][model][heavy]") {
   test::ZooModel::use_threads(1);
   Numerics numerics;
   numerics.emulate_tf32 = "^layer3\\.";
