@@ -126,6 +126,45 @@ def group_rows(groups, key, attr):
     return "<table>" + head + "".join(lines) + "</table>"
 
 
+def design_section(d):
+    """A stratified campaign: both rates as its design weighs them, its strata, weighted layers and
+    bits. The page's other rates are then those of the faults drawn."""
+    f, i = d["faults"], d["inferences"]
+    rows = []
+    for s in d["strata"]:
+        name = html.escape(s["stratum"])
+        if s["exact"]:
+            rows.append(f'<tr data-stratum="{name}"><td>{name}</td><td>{s["population"]:,.0f}</td>'
+                        "<td>-</td><td>-</td><td>0.0%</td><td>exact: masked</td><td>0.000%</td></tr>")
+        else:
+            rows.append(f'<tr data-stratum="{name}"><td>{name}</td><td>{s["population"]:,.0f}</td>'
+                        f'<td data-key="faults">{s["faults"]}</td><td>{s["critical_faults"]}</td>'
+                        f'<td>{pct(s["critical_fault_rate"])}</td>'
+                        f'<td>{pct(s["ci99"][0])} &ndash; {pct(s["ci99"][1])}</td>'
+                        f'<td>{pct(s["mean_sdc1_rate"], 3)}</td></tr>')
+    weighted = []
+    for key, title in (("layers", "layer"), ("bits", "bit")):
+        lines = [f"<tr><td>{html.escape(str(g[title]))}</td><td>{g['faults']}</td>"
+                 f"<td>{pct(g['critical_fault_rate'])}</td><td>{pct(g['mean_sdc1_rate'], 3)}</td></tr>"
+                 for g in d[key]]
+        weighted.append(f"<h3>Per {title}, weighted</h3><table><tr><th>{title}</th><th>faults drawn</th>"
+                        "<th>critical-fault rate</th><th>mean SDC-1</th></tr>" + "".join(lines) + "</table>")
+    return "".join([
+        "<h2>Stratified design</h2>",
+        f"<p>{html.escape(d['description'])}; the population: {d['population']:,.0f} faults.</p>",
+        f"<p class='big'>Critical-fault rate: <b data-key='design_critical_fault_rate'>{pct(f['critical_fault_rate'], 2)}</b> "
+        f"(99% interval {pct(f['ci99'][0], 2)} &ndash; {pct(f['ci99'][1], 2)}); SDC-1 rate per inference "
+        f"<b data-key='design_sdc1_rate'>{pct(i['sdc1_rate'], 3)}</b> ({pct(i['ci99'][0], 3)} &ndash; "
+        f"{pct(i['ci99'][1], 3)}). {html.escape(d['interval'])}.</p>",
+        f"<p>Design effect {d['design_effect']:.3f}: a simple random sample would need "
+        f"{d['simple_random_needs']:,.0f} faults for the same interval. The charts and tables below the "
+        "design's are of the faults drawn, unweighted.</p>",
+        "<table><tr><th>stratum</th><th>population</th><th>faults</th><th>critical</th><th>rate</th>"
+        "<th>99% interval</th><th>mean SDC-1</th></tr>" + "".join(rows) + "</table>",
+        *weighted,
+    ])
+
+
 def most_critical_table(report):
     lines = ["<tr><th>layer</th><th>index</th><th>bit</th><th>masked</th><th>non-critical</th>"
              "<th>critical</th><th>SDC-1</th></tr>"]
@@ -183,6 +222,7 @@ def page(report):
          f"<p>Margin of error: none, {o['faults']} faults are too few for one (99%, p = 0.5).")
         + f" Mean SDC-1 rate {pct(o['mean_sdc1_rate'], 3)}; masked images {pct(o['masked_share'])}; "
         f"images with NaN/Inf logits {pct(o['non_finite_share'], 2)}.</p>",
+        design_section(report["design"]) if report.get("design") else "",
         "<h2>Critical-fault rate per layer</h2>", layer_chart(report),
         "<h2>Critical-fault rate per bit</h2>", bit_chart(report),
         group_rows(report["fields"], "field", "data-field"),

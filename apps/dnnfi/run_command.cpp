@@ -27,6 +27,29 @@ extern "C" void request_stop(int signal) {
   std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
+// A stratified campaign's end: both rates with their intervals, which one stopped it, and what
+// the design saved against a simple random sample.
+void print_stratified(const IterativeStatus& it) {
+  const bool faults = it.estimand == Estimand::kFaults;
+  const auto& stop = faults ? *it.faults : *it.inferences;
+  fmt::print("iterative: {} faults drawn from a population of {} in {} round(s); {}\n", stop.drawn,
+             it.list_faults, it.rounds, it.design);
+  const auto line = [&](const char* name, const StratifiedMean& m, bool stops) {
+    fmt::print(
+        "  {:<20} {:.3f}% [{:.3f}%, {:.3f}%] ({:g}%, stratified; Wilson at {:.0f} effective faults){}\n",
+        name, 100 * m.value, 100 * m.interval.low, 100 * m.interval.high, 100 * it.confidence, m.effective,
+        stops ? "  <- stops it" : "");
+  };
+  line("critical-fault rate", *it.faults, faults);
+  line("SDC-1 rate", *it.inferences, !faults);
+  fmt::print("  margin        +-{:.3f}% achieved, +-{:.3f}% asked: {}\n", 100 * stop.interval.half_width(),
+             100 * it.target, it.met ? "met" : "NOT met (the population ran out or the run stopped)");
+  if (it.simple_random_needs > 0)
+    fmt::print("  simple random sampling would need {:.0f} faults for that half-width ({:.2f}x these)\n",
+               it.simple_random_needs,
+               it.simple_random_needs / std::max<double>(1, static_cast<double>(stop.drawn)));
+}
+
 void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
   const auto& t = s.totals;
   auto pct = [&](std::int64_t v) {
@@ -50,7 +73,9 @@ void print_summary(const CampaignSummary& s, const CampaignOptions& options) {
   if (s.macs > 0 && s.seconds > 0)
     fmt::print("  work          {:.1f} GFLOP in conv/linear layers, {:.1f} GFLOP/s\n", 2 * s.macs / 1e9,
                2 * s.macs / 1e9 / s.seconds);
-  if (const auto& it = s.iterative) {
+  if (const auto& it = s.iterative; it && !it->design.empty()) {
+    print_stratified(*it);
+  } else if (it) {
     const auto& e = it->estimate;
     fmt::print(
         "iterative: {} of the list's {} faults ({:.1f}%) in {} round(s); critical-fault rate {:.2f}% "

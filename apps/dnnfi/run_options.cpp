@@ -48,14 +48,41 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
                   "as the seed's campaigns) or critical (always)")
       ->capture_default_str()
       ->check(CLI::IsMember(non_finite_rule_names()));
-  opts->margin =
-      cmd->add_option("--margin", opts->iterative.margin,
-                      "iterative SFI: draw faults until the critical-fault rate's interval half-width "
-                      "is at most E (0.01: one percentage point)");
+  opts->margin = cmd->add_option(
+      "--margin", opts->iterative.margin,
+      "iterative SFI: draw faults, stratified, until the interval of the rate of --estimand has "
+      "a half-width of at most E (0.01: one percentage point)");
   cmd->add_option("--confidence", opts->iterative.confidence, "of the --margin intervals")
       ->capture_default_str()
       ->needs(opts->margin);
-  cmd->add_flag("--per-layer", opts->iterative.per_layer, "with --margin: every layer's own rate too")
+  cmd->add_option_function<std::string>(
+         "--estimand",
+         [opts](const std::string& v) { opts->iterative.estimand = *value_named(kEstimandNames, v); },
+         "with --margin: the rate whose interval stops it: faults (the share of faults with a critical "
+         "image; "
+         "default) or inferences (the mean SDC-1 rate over faults)")
+      ->check(CLI::IsMember(names_of(kEstimandNames)))
+      ->needs(opts->margin);
+  cmd->add_option_function<std::string>(
+         "--strata", [opts](const std::string& v) { opts->iterative.strata = *value_named(kStrataNames, v); },
+         "with --margin: " + one_of(names_of(kStrataNames)) +
+             " (delta: the binary exponent of |faulty - stored|, known before a fault runs; default: "
+             "stage-delta for weights, bit for activations)")
+      ->check(CLI::IsMember(names_of(kStrataNames)))
+      ->needs(opts->margin);
+  cmd->add_option_function<std::string>(
+         "--allocation",
+         [opts](const std::string& v) { opts->iterative.allocation = *value_named(kAllocationNames, v); },
+         "with --margin: neyman (each stratum in proportion to its population and spread; default) or "
+         "proportional (--strata layer --allocation proportional: dnnfi's first design)")
+      ->check(CLI::IsMember(names_of(kAllocationNames)))
+      ->needs(opts->margin);
+  cmd->add_option_function<std::string>(
+         "--pilot", [opts](const std::string& v) { opts->iterative.pilot = parse_count("--pilot", v, 1); },
+         "with --margin: faults per stratum before the allocation (default: 3)")
+      ->needs(opts->margin);
+  cmd->add_flag("--per-layer", opts->iterative.per_layer,
+                "with --margin --strata layer --allocation proportional: every layer's own rate too")
       ->needs(opts->margin);
   cmd->add_option_function<std::string>(
          "--seed", [opts](const std::string& v) { opts->iterative.seed = parse_count("--seed", v); },
@@ -63,7 +90,9 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
       ->needs(opts->margin);
   cmd->add_option_function<std::string>(
          "--round", [opts](const std::string& v) { opts->iterative.round = parse_count("--round", v, 1); },
-         "with --margin: faults per round (default: 1% of the list, >= 50)")
+         "with --margin: faults per round (default: a fifth of those drawn so far, >= 50; with --strata "
+         "layer "
+         "--allocation proportional 1% of the list, >= 50)")
       ->needs(opts->margin);
   cmd->add_option("--replay", opts->replay,
                   "take each fault's counts from this results file instead of running inference");

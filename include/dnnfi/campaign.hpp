@@ -25,12 +25,20 @@ struct IterativeStatus {
   double target = 0;              // the margin asked for
   double confidence = 0;          // of the intervals
   bool per_layer = false;         // every layer's own rate had to meet it too
-  StratifiedEstimate estimate;    // the whole model's critical-fault rate
+  StratifiedEstimate estimate;    // the rate that stops it (the per-fault rate of layer rounds)
   double worst_layer_margin = 0;  // the largest half-width of a layer's own interval
-  std::vector<Stratum> strata;    // per layer: weight, faults drawn, critical
+  std::vector<Stratum> strata;    // per layer: weight, faults drawn, critical (layer rounds)
   std::size_t rounds = 0;
-  std::size_t list_faults = 0;  // faults the list offered
+  std::size_t list_faults = 0;  // faults the list offered (the population's size without one)
   bool met = false;             // false: the list ran out first (or the campaign was stopped)
+  // Stratified designs: what the design is ("stage-delta, neyman, pilot 3"), the estimand that
+  // stops it, both rates with their intervals, each stratum's sample, and what a simple random
+  // sample would have needed for the same interval.
+  std::string design;
+  Estimand estimand = Estimand::kFaults;
+  std::optional<StratifiedMean> faults, inferences;
+  std::vector<StratumSample> fault_samples, inference_samples;  // per stratum, both rates
+  double simple_random_needs = 0;
 };
 
 struct CampaignSummary {
@@ -68,25 +76,60 @@ struct CampaignControls {
   int test_signal = 0;
 };
 
-// Iterative statistical fault injection: instead of the whole list (sized for the worst case
-// p = 0.5), faults are drawn from it round by round, in an order shuffled by `seed`, stratified
-// by layer with proportional allocation (each layer's weight: its share of the model's
-// weights), until the stratified estimate of the model's critical-fault rate has an interval
-// (Wilson at the effective sample size, finite-population corrected) of half-width at most
-// `margin`; with `per_layer` every layer's own interval too. An interrupted campaign resumes
-// exactly: the rounds are replayed from the first, faults already in the file taken from it, so
-// it draws what an uninterrupted run would have.
+// How an iterative campaign groups faults into strata: by what is known of a fault before it
+// runs (none: one stratum, simple random sampling). Data-aware: by the size of the change it makes to its
+// weight (the binary exponent of |faulty - stored|), alone, or within the fault's network stage (the first
+// part of its layer's name) or layer.
+enum class Strata { kNone, kLayer, kBit, kLayerBit, kDelta, kStageDelta, kLayerDelta };
+inline constexpr Named<Strata> kStrataNames[] = {{Strata::kNone, "none"},
+                                                 {Strata::kLayer, "layer"},
+                                                 {Strata::kBit, "bit"},
+                                                 {Strata::kLayerBit, "layer-bit"},
+                                                 {Strata::kDelta, "delta"},
+                                                 {Strata::kStageDelta, "stage-delta"},
+                                                 {Strata::kLayerDelta, "layer-delta"}};
+// How the faults still needed are spread over the strata: Neyman's (in proportion to N_h S_h,
+// each stratum's population and spread), or in proportion to the strata's populations.
+enum class Allocation { kNeyman, kProportional };
+inline constexpr Named<Allocation> kAllocationNames[] = {{Allocation::kNeyman, "neyman"},
+                                                         {Allocation::kProportional, "proportional"}};
+
+// Iterative statistical fault injection (--margin): instead of the whole list (sized for the
+// worst case p = 0.5), faults are drawn in rounds, stratified, until the interval of the rate
+// asked for (`estimand`) has a half-width of at most `margin`.
+//  - Stratified adaptive (the default): a pilot of `pilot` faults per stratum, then rounds that
+//    give each stratum what Neyman allocation says it still needs for the margin (smoothed
+//    variances, so a stratum that showed no critical fault is not starved), each round at most
+//    a fifth of the faults drawn so far (at least 50); the estimate is stratified, its interval
+//    Wilson's at the effective sample size with the finite-population correction of the
+//    population drawn from: the list (-f), else the model's whole fault population.
+//  - Layers as strata with proportional allocation (--strata layer --allocation proportional):
+//    dnnfi's first design, kept as it was: rounds of 1% of the list (at least 50), the model's
+//    fault population per layer as the strata's, `per_layer` to require every layer's own margin.
+// Either way an interrupted campaign resumes exactly: the rounds are replayed from the first,
+// faults already in the file taken from it, so it draws what an uninterrupted run would have.
 struct IterativeOptions {
-  double margin = 0.01;      // --margin E, absolute (0.01: one percentage point)
-  double confidence = 0.99;  // --confidence; Default: 0.99
-  bool per_layer = false;    // --per-layer; Default: the model's rate only
-  std::uint64_t seed = 38;   // --seed, the drawing order; Default: 38
-  std::size_t round = 0;     // faults per round; Default: 0 = 1% of the list, at least 50
+  double margin = 0.01;                         // --margin E, absolute (0.01: one percentage point)
+  double confidence = 0.99;                     // --confidence; Default: 0.99
+  Estimand estimand = Estimand::kFaults;        // --estimand: what stops it; Default: the per-fault rate
+  std::optional<Strata> strata;                 // --strata; Default: stage-delta (weights), bit (activations)
+  Allocation allocation = Allocation::kNeyman;  // --allocation; Default: neyman
+  std::size_t pilot = 3;                        // --pilot: faults per stratum first; Default: 3
+  bool per_layer = false;   // --per-layer (layers, proportional); Default: the model's rate
+  std::uint64_t seed = 38;  // --seed, the drawing order; Default: 38
+  std::size_t round = 0;    // --round: faults per round; Default: 0, as above
   // The population each layer's faults are drawn from (population()): the word format and the
   // bits of the list. Default: fp32, every bit, no burst.
   WordFormat format = WordFormat::kFp32;
   BitMask bits = BitMask(0xFFFFFFFFu);
   int burst = 1;
+  // The strata in force: `strata` as given, else stage-delta for weight faults and bit for
+  // activation faults (their values are known only when they run).
+  Strata strata_for(FaultTarget target) const {
+    return strata.value_or(target == FaultTarget::kWeights ? Strata::kStageDelta : Strata::kBit);
+  }
+  // dnnfi's first design: layers as strata, proportional allocation, rounds of 1% of the list.
+  bool layer_rounds() const { return allocation == Allocation::kProportional && strata == Strata::kLayer; }
 };
 
 // Which parameters faults may hit.

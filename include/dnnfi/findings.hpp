@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dnnfi/fault.hpp"
@@ -31,6 +32,48 @@ struct GroupStats {
 // The field of a bit of a word format (fp32: 31 sign, 23-30 exponent, 0-22 mantissa).
 std::string_view bit_field(int bit, WordFormat format = WordFormat::kFp32);
 
+// A stratified campaign's design (run --margin with strata), as its provenance records it: the
+// strata with their populations N_h and the stratum of every fault drawn. Its faults were drawn
+// with unequal chances, so its rates are weighted by N_h / n_h, never taken from the sample as is.
+struct Design {
+  std::string description;          // "stage-delta strata (...), neyman allocation, ..."
+  std::vector<std::string> strata;  // in the design's order
+  std::vector<double> populations;  // N_h
+  std::unordered_map<std::int64_t, std::size_t> stratum_of;  // Injection -> stratum
+};
+// The design from the provenance's fields design, design_strata ("key=N;...") and design_members
+// ("injection:h,..."); an InputError naming `source` where they do not parse or disagree.
+Design parse_design(const std::string& description, const std::string& strata, const std::string& members,
+                    const std::string& source);
+
+// One stratum of a design: what was drawn from it and its own rates.
+struct DesignStratum {
+  std::string name;
+  double population = 0;  // N_h
+  std::int64_t drawn = 0, critical_faults = 0;
+  double critical_fault_rate = 0;  // of the faults drawn
+  Interval ci99;                   // Wilson, finite-population corrected by N_h
+  double mean_sdc1 = 0;
+  bool exact = false;  // faults that leave their word unchanged: masked, nothing drawn
+};
+// A design-weighted rate of a group that is not a stratum (a layer, a bit): the estimate of the
+// population's rate in it (sum of N_h / n_h over its faults drawn), without an interval.
+struct WeightedGroup {
+  std::string name;
+  std::int64_t drawn = 0;
+  double population = 0;  // its estimated share of the population's faults, in faults
+  double critical_fault_rate = 0, mean_sdc1 = 0;
+};
+struct DesignFindings {
+  std::string description;
+  double population = 0;              // N: the list's faults, else the model's fault population
+  StratifiedMean faults, inferences;  // both rates at 99%: Wilson at the effective sample size
+  double design_effect = 0;           // its per-fault variance / a simple random sample's of as many
+  double simple_random_needs = 0;     // faults a simple random sample needs for the same half-width
+  std::vector<DesignStratum> strata;  // the design's order
+  std::vector<WeightedGroup> layers, bits;
+};
+
 struct Report {
   std::string source;                            // the results file
   std::int64_t images = 0;                       // n_injections of the rows (0 when they differ)
@@ -49,6 +92,9 @@ struct Report {
   std::vector<std::vector<GroupStats>> layer_fields;  // [layer][field]: each layer's faults per field
   std::vector<double> critical_sdc1;                  // SDC-1 rate of every critical fault
   std::vector<ResultRow> most_critical;               // highest SDC-1 rates first
+  // A stratified campaign: its rates as the design weighs them. The rates above are then those of
+  // the faults drawn, which over-represent the strata the design drew more of.
+  std::optional<DesignFindings> design;
 };
 
 // The report as JSON (every number above; `layers` and `bits` lists of objects with `layer` /
@@ -66,6 +112,7 @@ struct ReportOptions {
   FaultTarget target = FaultTarget::kWeights;  // Default: weights
   BitMask bits = BitMask(0xFFFFFFFFu);         // Default: every bit of the word
   int burst = 1;                               // Default: 1
+  std::optional<Design> design;                // a stratified campaign's (its provenance)
 };
 
 // The report of `rows` read from `source`; an empty list is an InputError.

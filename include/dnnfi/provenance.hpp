@@ -57,6 +57,11 @@ struct Provenance {
   std::string target = "weights";
   std::string bits;  // empty: every bit of the word
   int burst = 1;
+  // A stratified iterative campaign's design, for reports: what it is, its strata with their
+  // populations ("key=N;key=N"), and the stratum of every fault drawn ("injection:h,...", h the
+  // place of its stratum). Written before each round runs; not part of the campaign's identity
+  // (its settings are in `iterative`).
+  std::string design, design_strata, design_members;
 };
 
 // The Injection numbers of `faults` as ranges, and back.

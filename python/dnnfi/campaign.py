@@ -172,7 +172,13 @@ class Campaign:
         - ``"layers"``: one row per layer with faults: layer, then the same findings;
         - ``"bits"``: one row per bit with faults: bit, field, then the same findings;
         - ``"fields"``: one row per field of the word: field, then the same findings;
-        - ``"classes"``: one row per class, only where the report has per-class findings.
+        - ``"classes"``: one row per class, only where the report has per-class findings;
+        - a stratified campaign (``run(..., margin=...)``) also has ``"design"``: one row with both
+          rates as its design weighs them (critical_fault_rate with critical_ci99_low and
+          critical_ci99_high, sdc1_rate with sdc1_ci99_low and sdc1_ci99_high), design_effect and
+          simple_random_needs; and ``"strata"``: one row per
+          stratum (stratum, population, exact, faults, critical_faults, critical_fault_rate,
+          ci99_low, ci99_high, mean_sdc1_rate). The other tables are then of the faults drawn.
         """
         import pandas as pd
         report = self.report()
@@ -189,6 +195,16 @@ class Campaign:
             columns = first + _FINDINGS
             frame = frame.reindex(columns=columns + [c for c in frame.columns if c not in columns])
             tables[key] = frame
+        design = report.get("design")
+        if design:
+            f, i = design["faults"], design["inferences"]
+            tables["design"] = pd.DataFrame([{
+                "description": design["description"], "population": design["population"],
+                "critical_fault_rate": f["critical_fault_rate"], "critical_ci99_low": f["ci99"][0],
+                "critical_ci99_high": f["ci99"][1], "sdc1_rate": i["sdc1_rate"], "sdc1_ci99_low": i["ci99"][0],
+                "sdc1_ci99_high": i["ci99"][1], "design_effect": design["design_effect"],
+                "simple_random_needs": design["simple_random_needs"]}])
+            tables["strata"] = pd.DataFrame(_split_interval(design["strata"]))
         classes = report.get("classes") or report.get("per_class")
         if classes:
             tables["classes"] = pd.DataFrame(_split_interval(classes))

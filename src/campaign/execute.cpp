@@ -19,6 +19,10 @@ CampaignSummary execute(const CampaignPlan& plan, const Provenance& provenance, 
   for (std::size_t round = 0; !interrupted; ++round) {
     const auto fresh = sampler.next();
     if (fresh.empty()) break;
+    // A stratified design is on record before the round runs: every row has its stratum there.
+    auto described = provenance;
+    sampler.describe(described);
+    if (!described.design.empty()) store.update(described);
     // Faults the file holds are taken from it (a resumed campaign draws what an uninterrupted
     // one would have); the rest run.
     std::vector<Fault> todo;

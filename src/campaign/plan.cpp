@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <unordered_set>
 
 #include "dnnfi/errors.hpp"
 #include "dnnfi/settings.hpp"
+#include "platform/sha256.hpp"
 
 namespace dnnfi {
 namespace {
@@ -36,9 +38,18 @@ Provenance describe(const CampaignRequest& request, const CampaignInputs& inputs
   }
   p.layers = options.layers.value_or("");
   p.sample = options.sample;
-  if (const auto& it = options.iterative)
-    p.iterative = fmt::format("margin {:g}, confidence {:g}, per-layer {}, seed {}, round {}", it->margin,
-                              it->confidence, it->per_layer ? "yes" : "no", it->seed, it->round);
+  if (const auto& it = options.iterative) {
+    if (it->layer_rounds())
+      p.iterative = fmt::format("margin {:g}, confidence {:g}, per-layer {}, seed {}, round {}", it->margin,
+                                it->confidence, it->per_layer ? "yes" : "no", it->seed, it->round);
+    else
+      p.iterative = fmt::format(
+          "margin {:g}, confidence {:g}, estimand {}, strata {}, allocation {}, pilot {}, "
+          "seed {}, round {}",
+          it->margin, it->confidence, name_of(kEstimandNames, it->estimand),
+          name_of(kStrataNames, it->strata_for(options.target)), name_of(kAllocationNames, it->allocation),
+          it->pilot, it->seed, it->round);
+  }
   p.non_finite_rule = std::string(to_string(options.non_finite));
   p.batch_size = inference.batch_size;
   p.device = inputs.device;
@@ -88,6 +99,13 @@ std::int64_t check_replay(const CampaignRequest& request, const CampaignInputs& 
   return rows.front().counts.injections;
 }
 
+// The faults of a population: every element times every bit a fault may start at.
+double population_of(const PopulationSpec& spec) {
+  double elements = 0;
+  for (const auto& t : spec.targets) elements += static_cast<double>(t.numel());
+  return elements * static_cast<double>(drawable_bits(spec.format, spec.bits, spec.burst).size());
+}
+
 }  // namespace
 
 void check_request(const CampaignRequest& request) {
@@ -103,13 +121,30 @@ void check_request(const CampaignRequest& request) {
                   "--confidence must be between 0 and 1, got " + std::to_string(it->confidence));
     if (options.sample > 0 || options.shard.count > 1)
       throw Error(ExitCode::kUsage, "--margin draws from the whole list: drop --sample and --shard");
+    if (it->per_layer && !it->layer_rounds())
+      throw Error(ExitCode::kUsage,
+                  "--per-layer asks every layer's own margin, which layers as strata with proportional "
+                  "allocation measure: give --strata layer --allocation proportional, or drop --per-layer");
+    if (it->pilot < 1) throw Error(ExitCode::kUsage, "--pilot must be at least 1, got 0");
+    if (options.target == FaultTarget::kActivations && is_data_aware(it->strata_for(options.target)))
+      throw Error(ExitCode::kUsage,
+                  "--strata " + std::string(name_of(kStrataNames, *it->strata)) +
+                      " needs each fault's stored weight and faulty value: not for activation "
+                      "faults (their values are known only when they run); use layer, bit or "
+                      "layer-bit");
   }
+}
+
+bool draws_from_population(const CampaignRequest& request) {
+  const auto& it = request.campaign.iterative;
+  return it && !it->layer_rounds() && !request.campaign.faults && !request.campaign.replay;
 }
 
 CampaignFaults plan_faults(const CampaignRequest& request, const std::vector<Layer>& targets,
                            const std::optional<std::vector<Fault>>& list) {
   const auto& options = request.campaign;
   CampaignFaults plan;
+  if (draws_from_population(request)) return plan;  // drawn as the campaign goes
   if (list) {
     plan.list = *list;
     if (plan.list.empty())
@@ -161,11 +196,37 @@ CampaignPlan plan_campaign(const CampaignRequest& request, const CampaignInputs&
     iterative.format = inference.format;
     if (!plan.provenance.bits.empty()) iterative.bits = parse_bits_option(plan.provenance.bits);
     iterative.burst = plan.provenance.burst;
+    iterative.strata = iterative.strata_for(options.target);
     plan.iterative = iterative;
+    if (draws_from_population(request)) {
+      // No list: the model's whole fault population (its targets after --layers) is drawn from.
+      PopulationSpec population;
+      population.targets = options.layers ? select_layers(inputs.targets, *options.layers) : inputs.targets;
+      population.format = inference.format;
+      population.model = options.fault_model.value_or(kDefaultFaultModel);
+      std::string identity = fmt::format("{} {} {}", to_string(population.format), to_string(options.target),
+                                         to_string(population.model));
+      for (const auto& t : population.targets) identity += "\n" + t.name + " " + format_shape(t.shape);
+      plan.provenance.fault_list = fmt::format(
+          "the model's whole fault population: {:.0f} {} faults of {} layer(s), drawn with seed {}",
+          population_of(population), to_string(options.target), population.targets.size(), iterative.seed);
+      plan.provenance.fault_list_sha256 = sha256_hex(identity);
+      plan.provenance.fault_model = std::string(to_string(population.model));
+      plan.population = std::move(population);
+    }
   }
   if (options.replay) {
     plan.replay = true;
     plan.images = check_replay(request, inputs);
+    // Every fault the campaign may draw has its row: found missing now, before the results file
+    // is made, not when the fault comes up.
+    std::unordered_set<std::string> replayed;
+    for (const auto& row : inputs.replay_rows) replayed.insert(key(row.fault));
+    for (const auto& f : plan.faults.faults)
+      if (!replayed.count(key(f)))
+        throw InputError(options.replay->string() + " has no row for Injection " +
+                         std::to_string(f.injection) + " (" + key(f) +
+                         "); --replay needs every fault the campaign draws");
     plan.provenance.replay = absolute_path(*options.replay);
     plan.provenance.images = plan.images;
     plan.provenance.engine = "replay";

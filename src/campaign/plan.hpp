@@ -10,6 +10,7 @@
 #include "dnnfi/campaign.hpp"
 #include "dnnfi/fault_list.hpp"
 #include "dnnfi/provenance.hpp"
+#include "strata.hpp"
 
 namespace dnnfi {
 
@@ -45,7 +46,9 @@ struct CampaignPlan {
   NonFiniteRule rule = kDefaultNonFiniteRule;
   EngineKind engine = EngineKind::kStaged;
   EngineOptions engine_options;               // the stop flag is the execution's
-  std::optional<IterativeOptions> iterative;  // with the population the list was drawn from
+  std::optional<IterativeOptions> iterative;  // with its strata and the list's population
+  // A stratified campaign without a list draws from the model's whole fault population.
+  std::optional<PopulationSpec> population;
   bool replay = false;
 };
 
@@ -53,7 +56,13 @@ struct CampaignPlan {
 // and --confidence ranges, --margin with --sample or --shard. A usage Error (exit 2).
 void check_request(const CampaignRequest& request);
 
-// Pure: the faults of the campaign; an InputError for a list without faults, a usage Error for
+// True for a stratified iterative campaign without -f (nor --replay, which draws from the
+// statistical list as before): it draws from the model's whole fault
+// population, its faults known only as it goes.
+bool draws_from_population(const CampaignRequest& request);
+
+// Pure: the faults of the campaign (none in advance for one that draws from the population); an InputError
+// for a list without faults, a usage Error for
 // --layers that keep none or a shard with none.
 CampaignFaults plan_faults(const CampaignRequest& request, const std::vector<Layer>& targets,
                            const std::optional<std::vector<Fault>>& list);

@@ -8,8 +8,10 @@
 
 #include "dnnfi/campaign.hpp"
 #include "dnnfi/fault.hpp"
+#include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
 #include "plan.hpp"
+#include "strata.hpp"
 
 namespace dnnfi {
 
@@ -27,6 +29,8 @@ class Sampler {
   virtual bool puts_in_order() const { return false; }
   // Where it stopped, for the summary (samplers with a stopping rule).
   virtual std::optional<IterativeStatus> status() const { return std::nullopt; }
+  // Its design, strata and the stratum of every fault drawn so far, for reports (provenance.hpp).
+  virtual void describe(Provenance&) const {}
 };
 
 // Every fault of `faults`, in one round (a campaign's list after --sample and --shard).
@@ -40,8 +44,15 @@ std::unique_ptr<Sampler> whole_list(std::vector<Fault> faults);
 std::unique_ptr<Sampler> layer_rounds(const std::vector<Fault>& list, const std::vector<Layer>& layers,
                                       const IterativeOptions& options);
 
-// The one place that chooses: the plan's iterative options make layer rounds over `targets`,
-// else the whole list of the plan's part.
-std::unique_ptr<Sampler> make_sampler(const CampaignPlan& plan, const std::vector<Layer>& targets);
+// Stratified adaptive rounds (IterativeOptions): a pilot per stratum of `pool`, then Neyman (or
+// proportional) allocation of what the margin still needs, until the interval of the estimand's
+// stratified estimate has a half-width of at most the margin, or the pool runs out.
+std::unique_ptr<Sampler> stratified_rounds(std::unique_ptr<FaultPool> pool, const IterativeOptions& options);
+
+// The one place that chooses: the plan's iterative options make layer rounds over `targets` or
+// stratified rounds over the plan's list or population (`values`: the weights' values, for
+// data-aware strata), else the whole list of the plan's part.
+std::unique_ptr<Sampler> make_sampler(const CampaignPlan& plan, const std::vector<Layer>& targets,
+                                      const FaultValues* values = nullptr);
 
 }  // namespace dnnfi

@@ -71,7 +71,11 @@ Provenance ResultsStore::check(Provenance ours, const StoreCheck& check) {
                            std::to_string(at->second) +
                            "; keep one of the two rows (the file is left as it is)");
     const auto planned = allowed.find(row.fault.injection);
-    if (planned == allowed.end() || !planned->second->same_site(row.fault))
+    const auto of_population =
+        check.population ? population_fault(*check.population, row.fault.injection) : std::nullopt;
+    const bool fits = check.population ? of_population && of_population->same_site(row.fault)
+                                       : planned != allowed.end() && planned->second->same_site(row.fault);
+    if (!fits)
       throw InputError(
           where, reader.line(),
           "Injection " + std::to_string(row.fault.injection) +

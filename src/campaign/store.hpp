@@ -12,6 +12,7 @@
 
 #include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
+#include "strata.hpp"
 
 namespace dnnfi {
 
@@ -20,7 +21,9 @@ class FileLock;
 // What a campaign's results file must be, and what may be done with one of another campaign.
 struct StoreCheck {
   std::vector<Fault> allowed;  // the faults the file may hold, each once
-  std::int64_t images = 0;     // per fault
+  // Or, for a campaign drawn from a whole population, any fault of it (by its Injection number).
+  std::optional<PopulationSpec> population;
+  std::int64_t images = 0;  // per fault
   NonFiniteRule rule = kDefaultNonFiniteRule;
   bool adopt = false;      // --adopt: rows without provenance are taken (checked row by row)
   bool overwrite = false;  // --overwrite: another campaign's results are replaced
@@ -54,6 +57,8 @@ class ResultsStore {
   void begin(const Provenance& provenance);
   // Appends a finished fault's row, flushed at once.
   void append(const ResultRow& row);
+  // Writes the provenance again (a stratified campaign's design grows with each round).
+  void update(const Provenance& provenance) { write_provenance(path_, provenance); }
   // Puts the rows in the order of `faults` (every one of which the file holds) when they are
   // not: a campaign completed by a resume that was not a plain continuation ends as one run
   // straight through would, byte for byte. Atomically.

@@ -84,6 +84,9 @@ ReportOutcome report_results(const ReportRequest& request) {
                                         " (its provenance); give -n/-d " + "of that model");
     options.layers = fault_targets(work, FaultSpace{options.format, options.target});
   }
+  if (provenance && !provenance->design.empty())
+    options.design = parse_design(provenance->design, provenance->design_strata, provenance->design_members,
+                                  provenance_path(request.results).string());
   ReportOutcome outcome{make_report(read_rows(request.results), request.results.string(), options),
                         std::nullopt};
   if (request.reference)

@@ -44,6 +44,11 @@ void read_list(const CampaignRequest& request, const FaultSpace& space, Campaign
   inputs.record = read_list_record(*request.campaign.faults);
 }
 
+// Data-aware strata place each fault by the change it makes to its weight.
+bool needs_fault_values(const CampaignPlan& plan) {
+  return plan.iterative && !plan.iterative->layer_rounds() && is_data_aware(*plan.iterative->strata);
+}
+
 }  // namespace
 
 std::string dnnfi_version() { return DNNFI_VERSION; }
@@ -88,12 +93,21 @@ CampaignSummary run_campaign(const CampaignRequest& request, const CampaignContr
     inputs.replay_rows = reader.read_all();
     inputs.replay_provenance = read_provenance(*options.replay);
     auto plan = plan_campaign(request, inputs);
-    auto provenance = store.check(plan.provenance, StoreCheck{plan.faults.faults, plan.images, plan.rule,
-                                                              options.adopt, options.overwrite});
+    auto provenance =
+        store.check(plan.provenance, StoreCheck{plan.faults.faults, plan.population, plan.images, plan.rule,
+                                                options.adopt, options.overwrite});
     auto engine = make_replay_engine(inputs.replay_rows, options.replay->string());
     spdlog::info("{}: {} faults, counts replayed from {}", work.label, plan.faults.faults.size(),
                  options.replay->string());
-    auto sampler = make_sampler(plan, inputs.targets);
+    // Data-aware strata need the weights' values, inference or not: the model is loaded for them.
+    std::optional<Model> model;
+    std::unique_ptr<FaultValues> values;
+    if (needs_fault_values(plan)) {
+      model.emplace(
+          load_for_inference(work.model.prepare(work.where), torch::kCPU, inference, options.target));
+      values = model_fault_values(*model, inputs.targets);
+    }
+    auto sampler = make_sampler(plan, inputs.targets, values.get());
     return execute(plan, provenance, *engine, store, *sampler, controls);
   }
 
@@ -110,8 +124,8 @@ CampaignSummary run_campaign(const CampaignRequest& request, const CampaignContr
   inputs.device = device.str();
   auto plan = plan_campaign(request, inputs);
   // The results file is checked before the model is loaded and the golden pass runs.
-  auto provenance = store.check(plan.provenance, StoreCheck{plan.faults.faults, plan.images, plan.rule,
-                                                            options.adopt, options.overwrite});
+  auto provenance = store.check(plan.provenance, StoreCheck{plan.faults.faults, plan.population, plan.images,
+                                                            plan.rule, options.adopt, options.overwrite});
   stop_requested();
   auto model = load_for_inference(*files, device, inference, options.target);
   check_model_fits(model, data, source.path.string());
@@ -134,7 +148,8 @@ CampaignSummary run_campaign(const CampaignRequest& request, const CampaignContr
                at::get_num_threads(), device.str());
   stop_requested();
 
-  auto sampler = make_sampler(plan, inputs.targets);
+  const auto values = needs_fault_values(plan) ? model_fault_values(model, inputs.targets) : nullptr;
+  auto sampler = make_sampler(plan, inputs.targets, values.get());
   auto summary = execute(plan, provenance, *engine, store, *sampler, controls);
   spdlog::debug("peak cached activations: {:.1f} MiB",
                 static_cast<double>(engine->cache_bytes()) / (1 << 20));

@@ -58,6 +58,131 @@ double sdc1(const ResultRow& row) {
 
 std::string_view bit_field(int bit, WordFormat format) { return field_of(format, bit); }
 
+Design parse_design(const std::string& description, const std::string& strata, const std::string& members,
+                    const std::string& source) {
+  const auto bad = [&](const std::string& what) {
+    return InputError(source + ": its provenance's design is not readable: " + what);
+  };
+  Design design;
+  design.description = description;
+  for (std::size_t start = 0; start < strata.size();) {
+    const auto end = std::min(strata.find(';', start), strata.size());
+    const auto item = strata.substr(start, end - start);
+    const auto eq = item.rfind('=');
+    if (eq == std::string::npos || eq == 0) throw bad("stratum '" + item + "' has no population");
+    double n = 0;
+    try {
+      std::size_t used = 0;
+      n = std::stod(item.substr(eq + 1), &used);
+      if (used != item.size() - eq - 1 || !(n >= 0)) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      throw bad("stratum '" + item + "': its population is not a number");
+    }
+    design.strata.push_back(item.substr(0, eq));
+    design.populations.push_back(n);
+    start = end + 1;
+  }
+  if (design.strata.empty()) throw bad("no strata");
+  for (std::size_t start = 0; start < members.size();) {
+    const auto end = std::min(members.find(',', start), members.size());
+    const auto item = members.substr(start, end - start);
+    const auto colon = item.find(':');
+    try {
+      std::size_t a = 0, b = 0;
+      const auto injection = std::stoll(item.substr(0, colon), &a);
+      const auto h = std::stoull(item.substr(colon + 1), &b);
+      if (colon == std::string::npos || a != colon || b != item.size() - colon - 1)
+        throw std::invalid_argument("");
+      if (h >= design.strata.size()) throw bad("fault " + item + " names a stratum past the last");
+      if (!design.stratum_of.emplace(injection, h).second) throw bad("fault " + item + " is listed twice");
+    } catch (const std::logic_error&) {
+      throw bad("member '" + item + "' is not injection:stratum");
+    }
+    start = end + 1;
+  }
+  return design;
+}
+
+namespace {
+
+// The weighted findings of a design: both rates stratified, each stratum's own, and layers and
+// bits weighted by N_h / n_h.
+DesignFindings design_findings(const Design& design, const std::vector<ResultRow>& rows,
+                               const std::string& source) {
+  const std::size_t k = design.strata.size();
+  std::vector<StratumSample> faults(k), inferences(k);
+  std::vector<Tally> tallies(k);
+  for (std::size_t h = 0; h < k; ++h) {
+    faults[h].name = inferences[h].name = design.strata[h];
+    faults[h].population = inferences[h].population = design.populations[h];
+    // Faults that leave their word unchanged (the "unchanged" stratum of data-aware strata).
+    faults[h].exact = inferences[h].exact = design.strata[h] == "unchanged";
+  }
+  std::vector<std::size_t> of_row;
+  for (const auto& row : rows) {
+    const auto it = design.stratum_of.find(row.fault.injection);
+    if (it == design.stratum_of.end())
+      throw InputError(source + ": Injection " + std::to_string(row.fault.injection) +
+                       " is not a fault the campaign's design drew (its provenance)");
+    const auto h = it->second;
+    faults[h].add(row.counts.critical > 0 ? 1.0 : 0.0);
+    inferences[h].add(sdc1(row));
+    tallies[h].add(row);
+    of_row.push_back(h);
+  }
+  DesignFindings d;
+  d.description = design.description;
+  for (double n : design.populations) d.population += n;
+  d.faults = stratified_mean(faults, Estimand::kFaults, kZ99);
+  d.inferences = stratified_mean(inferences, Estimand::kInferences, kZ99);
+  const double n = static_cast<double>(rows.size()), p = d.faults.value, big_n = d.population;
+  const double srs_variance = big_n > 1 ? p * (1 - p) / n * (big_n - n) / (big_n - 1) : p * (1 - p) / n;
+  d.design_effect = srs_variance > 0 ? d.faults.variance / srs_variance : 0;
+  const double e = d.faults.interval.half_width();
+  if (e > 0) {
+    const double n0 = kZ99 * kZ99 * p * (1 - p) / (e * e);
+    d.simple_random_needs = big_n > 0 ? n0 / (1 + n0 / big_n) : n0;
+  }
+  for (std::size_t h = 0; h < k; ++h) {
+    DesignStratum s;
+    s.name = design.strata[h];
+    s.population = design.populations[h];
+    s.exact = faults[h].exact;
+    s.drawn = tallies[h].faults;
+    s.critical_faults = tallies[h].critical_faults;
+    s.critical_fault_rate = s.drawn ? static_cast<double>(s.critical_faults) / s.drawn : 0;
+    s.ci99 = wilson_interval(static_cast<double>(s.critical_faults), static_cast<double>(s.drawn), kZ99,
+                             s.population);
+    s.mean_sdc1 = s.drawn ? tallies[h].sdc1_sum / s.drawn : 0;
+    d.strata.push_back(std::move(s));
+  }
+  // Layers and bits: each fault drawn stands for N_h / n_h faults of the population.
+  std::map<std::string, std::array<double, 4>> layers;  // weight, weighted critical, weighted SDC-1, drawn
+  std::map<int, std::array<double, 4>> bits;
+  std::vector<std::string> layer_order;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto h = of_row[i];
+    const double w = design.populations[h] / static_cast<double>(tallies[h].faults);
+    const double c = rows[i].counts.critical > 0 ? 1.0 : 0.0, s = sdc1(rows[i]);
+    if (!layers.count(rows[i].fault.layer)) layer_order.push_back(rows[i].fault.layer);
+    for (auto* group : {&layers[rows[i].fault.layer], &bits[rows[i].fault.bits.lowest()]}) {
+      (*group)[0] += w;
+      (*group)[1] += w * c;
+      (*group)[2] += w * s;
+      (*group)[3] += 1;
+    }
+  }
+  const auto weighted = [](std::string name, const std::array<double, 4>& g) {
+    return WeightedGroup{std::move(name), static_cast<std::int64_t>(g[3]), g[0], g[0] > 0 ? g[1] / g[0] : 0,
+                         g[0] > 0 ? g[2] / g[0] : 0};
+  };
+  for (const auto& name : layer_order) d.layers.push_back(weighted(name, layers.at(name)));
+  for (const auto& [bit, g] : bits) d.bits.push_back(weighted(std::to_string(bit), g));
+  return d;
+}
+
+}  // namespace
+
 Report make_report(const std::vector<ResultRow>& rows, const std::string& source,
                    const ReportOptions& options) {
   if (rows.empty()) throw InputError(source + ": no results rows to report on");
@@ -145,6 +270,15 @@ Report make_report(const std::vector<ResultRow>& rows, const std::string& source
   for (std::size_t f = 0; f < names.size(); ++f)
     if (fields[f].faults) report.fields.push_back(fields[f].stats(std::string(names[f])));
 
+  if (options.design) {
+    report.design = design_findings(*options.design, rows, source);
+    std::stable_sort(report.design->layers.begin(), report.design->layers.end(),
+                     [&](const WeightedGroup& a, const WeightedGroup& b) {
+                       return layer_index.at(a.name) < layer_index.at(b.name);
+                     });
+    report.stratified.reset();  // layers as strata describe a sample drawn in proportion to them only
+  }
+
   report.most_critical = rows;
   std::stable_sort(report.most_critical.begin(), report.most_critical.end(),
                    [](const ResultRow& a, const ResultRow& b) { return sdc1(a) > sdc1(b); });
@@ -190,6 +324,59 @@ void row_json(json::Writer& out, const ResultRow& r) {
   out.end_object();
 }
 
+void mean_json(json::Writer& out, const char* key, const char* rate, const StratifiedMean& m) {
+  out.key(key).begin_object();
+  out.key(rate).number(m.value);
+  out.key("ci99").begin_array().number(m.interval.low).number(m.interval.high).end_array();
+  out.key("half_width").number(m.interval.half_width());
+  out.key("effective_sample_size").number(m.effective);
+  out.end_object();
+}
+
+// A stratified campaign's findings: both rates as the design weighs them, the strata, and layers
+// and bits weighted.
+void design_json(json::Writer& out, const DesignFindings& d) {
+  out.key("design").begin_object();
+  out.key("description").string(d.description);
+  out.key("population").number(d.population);
+  out.key("interval").string("Wilson at the effective sample size, finite-population corrected, 99%");
+  mean_json(out, "faults", "critical_fault_rate", d.faults);
+  mean_json(out, "inferences", "sdc1_rate", d.inferences);
+  out.key("design_effect").number(d.design_effect);
+  out.key("simple_random_needs").number(d.simple_random_needs);
+  out.key("strata").begin_array();
+  for (const auto& s : d.strata) {
+    out.begin_object();
+    out.key("stratum").string(s.name);
+    out.key("population").number(s.population);
+    out.key("exact").boolean(s.exact);
+    out.key("faults").number(s.drawn);
+    out.key("critical_faults").number(s.critical_faults);
+    out.key("critical_fault_rate").number(s.critical_fault_rate);
+    out.key("ci99").begin_array().number(s.ci99.low).number(s.ci99.high).end_array();
+    out.key("mean_sdc1_rate").number(s.mean_sdc1);
+    out.end_object();
+  }
+  out.end_array();
+  for (const auto* key : {"layers", "bits"}) {
+    out.key(key).begin_array();
+    for (const auto& g : std::string_view(key) == "layers" ? d.layers : d.bits) {
+      out.begin_object();
+      if (std::string_view(key) == "layers")
+        out.key("layer").string(g.name);
+      else
+        out.key("bit").number(std::stoll(g.name));
+      out.key("faults").number(g.drawn);
+      out.key("population").number(g.population);
+      out.key("critical_fault_rate").number(g.critical_fault_rate);
+      out.key("mean_sdc1_rate").number(g.mean_sdc1);
+      out.end_object();
+    }
+    out.end_array();
+  }
+  out.end_object();
+}
+
 std::string percent(double rate) { return fmt::format("{:.1f}%", 100 * rate); }
 
 std::string interval(const Interval& ci) {
@@ -207,6 +394,44 @@ std::string group_line(const GroupStats& g) {
   return fmt::format("{:<20.20} {:>7} {:>8} {:>7} {:>17} {:>10.3f}% {:>7}\n", g.name, g.faults,
                      g.critical_faults, percent(g.critical_fault_rate), interval(g.ci99), 100 * g.mean_sdc1,
                      percent(g.masked_share));
+}
+
+std::string design_text(const DesignFindings& d) {
+  std::string text = fmt::format("design           {}\n", d.description);
+  text += fmt::format(
+      "critical faults  {:.2f}% [{:.2f}%, {:.2f}%] of the {:.0f} faults of the population "
+      "(stratified; 99% Wilson at the effective sample size {:.0f}, finite-population "
+      "corrected)\n",
+      100 * d.faults.value, 100 * d.faults.interval.low, 100 * d.faults.interval.high, d.population,
+      d.faults.effective);
+  text += fmt::format(
+      "SDC-1 rate       {:.3f}% [{:.3f}%, {:.3f}%] per inference (stratified; 99% Wilson at the "
+      "effective sample size {:.0f})\n",
+      100 * d.inferences.value, 100 * d.inferences.interval.low, 100 * d.inferences.interval.high,
+      d.inferences.effective);
+  text += fmt::format(
+      "design effect    {:.3f}: a simple random sample would need {:.0f} faults for the same "
+      "+-{:.2f}% (this design drew {})\n",
+      d.design_effect, d.simple_random_needs, 100 * d.faults.interval.half_width(), d.faults.drawn);
+  text += fmt::format("\n{:<28} {:>10} {:>7} {:>8} {:>7} {:>17} {:>11}\n", "stratum", "population", "faults",
+                      "critical", "rate", "99% interval", "mean SDC-1");
+  for (const auto& s : d.strata)
+    text += s.exact ? fmt::format("{:<28.28} {:>10.0f} {:>7} {:>8} {:>7} {:>17} {:>11}\n", s.name,
+                                  s.population, "-", "-", "0.0%", "exact: masked", "0.000%")
+                    : fmt::format("{:<28.28} {:>10.0f} {:>7} {:>8} {:>7} {:>17} {:>10.3f}%\n", s.name,
+                                  s.population, s.drawn, s.critical_faults, percent(s.critical_fault_rate),
+                                  interval(s.ci99), 100 * s.mean_sdc1);
+  for (const auto* title : {"layer (weighted)", "bit (weighted)"}) {
+    text += fmt::format("\n{:<28} {:>10} {:>7} {:>12} {:>11}\n", title, "population", "faults",
+                        "critical rate", "mean SDC-1");
+    for (const auto& g : std::string_view(title) == "layer (weighted)" ? d.layers : d.bits)
+      text += fmt::format("{:<28.28} {:>10.0f} {:>7} {:>12} {:>10.3f}%\n", g.name, g.population, g.drawn,
+                          percent(g.critical_fault_rate), 100 * g.mean_sdc1);
+  }
+  text +=
+      "(weighted: each fault drawn stands for N_h / n_h faults of its stratum; no interval for groups "
+      "that are not strata)\n\nthe faults drawn, unweighted:\n";
+  return text;
 }
 
 std::string group_table(const char* title, const std::vector<GroupStats>& groups) {
@@ -256,6 +481,7 @@ std::string report_json(const Report& r, const Comparison* reference) {
     out.key("half_width").number(r.stratified->interval.half_width());
     out.end_object();
   }
+  if (r.design) design_json(out, *r.design);
   out.key("layers").begin_array();
   for (const auto& g : r.layers) group_json(out, g, "layer", r.format);
   out.end_array();
@@ -293,9 +519,13 @@ std::string report_text(const Report& r) {
                                  join(r.fault_models), join(r.rules));
   text += fmt::format("faults in        {} stored as {} ({} bits)\n", to_string(r.target),
                       to_string(r.format), word_bits(r.format));
-  text += fmt::format("critical faults  {} of {} = {} {} (99% Wilson)\n", o.critical_faults, o.faults,
-                      percent(o.critical_fault_rate), interval(o.ci99));
-  if (r.margin > 1)  // a half-width past 100% says nothing: the sample is too small for one
+  if (r.design) text += design_text(*r.design);
+  text += fmt::format("critical faults  {} of {} = {} {} (99% Wilson{})\n", o.critical_faults, o.faults,
+                      percent(o.critical_fault_rate), interval(o.ci99),
+                      r.design ? "; of the faults drawn, unweighted" : "");
+  if (r.design) {
+    // the margin of a simple random sample does not apply
+  } else if (r.margin > 1)  // a half-width past 100% says nothing: the sample is too small for one
     text +=
         fmt::format("margin of error  none: {} faults are too few for a margin at 99% (p = 0.5)\n", o.faults);
   else if (r.population > 0)

@@ -135,6 +135,11 @@ void write_provenance(const std::filesystem::path& results, const Provenance& p)
   field("target", p.target);
   field("bits", p.bits);
   field("burst", p.burst);
+  if (!p.design.empty()) {
+    field("design", p.design);
+    field("design_strata", p.design_strata);
+    field("design_members", p.design_members);
+  }
   out += "\n}\n";
 
   replace_file(provenance_path(results), out);
@@ -171,7 +176,9 @@ std::optional<Provenance> read_provenance(const std::filesystem::path& results) 
   // Fields an older dnnfi did not write: its campaigns were fp32 weights, every bit.
   for (const auto& [key, member] :
        {std::pair{"format", &Provenance::format}, std::pair{"target", &Provenance::target},
-        std::pair{"bits", &Provenance::bits}})
+        std::pair{"bits", &Provenance::bits}, std::pair{"design", &Provenance::design},
+        std::pair{"design_strata", &Provenance::design_strata},
+        std::pair{"design_members", &Provenance::design_members}})
     if (const auto it = v.find(key); it != v.end()) p.*member = it->second;
   if (v.count("burst")) p.burst = static_cast<int>(integer(v, "burst", source));
   const auto shard_text = text_of("shard");

@@ -68,6 +68,12 @@ std::vector<std::string> run_arguments(const CampaignRequest& request) {
     add("--margin", fmt::format("{}", it->margin));
     if (it->confidence != iterative_defaults.confidence)
       add("--confidence", fmt::format("{}", it->confidence));
+    if (it->estimand != iterative_defaults.estimand)
+      add("--estimand", std::string(name_of(kEstimandNames, it->estimand)));
+    if (it->strata) add("--strata", std::string(name_of(kStrataNames, *it->strata)));
+    if (it->allocation != iterative_defaults.allocation)
+      add("--allocation", std::string(name_of(kAllocationNames, it->allocation)));
+    if (it->pilot != iterative_defaults.pilot) add("--pilot", std::to_string(it->pilot));
     if (it->per_layer) a.push_back("--per-layer");
     if (it->seed != iterative_defaults.seed) add("--seed", std::to_string(it->seed));
     if (it->round != iterative_defaults.round) add("--round", std::to_string(it->round));

@@ -11,6 +11,7 @@ Interval wilson_interval(double successes, double trials, double z, double popul
   // The finite-population correction shrinks the variance p(1-p)/n by (N - n) / (N - 1): the
   // same as a larger sample, n / correction, in Wilson's formula.
   double n = trials;
+  if (population > 0 && trials >= population) return Interval{p, p};  // the whole population
   if (population > 1) {
     const double correction = std::max(0.0, (population - trials) / (population - 1));
     if (correction == 0) return Interval{p, p};  // the whole population: no sampling error
@@ -63,6 +64,113 @@ double achieved_margin(double n, double population, double t, double p) {
   if (n <= 0) return 1;
   const double correction = population > 1 ? std::max(0.0, (population - n) / (population - 1)) : 1.0;
   return std::sqrt(t * t * p * (1 - p) * correction / n);
+}
+
+namespace {
+
+double population_weight_sum(const std::vector<StratumSample>& strata) {
+  double total = 0;
+  for (const auto& s : strata) total += s.population;
+  return total;
+}
+
+double pooled_mean(const std::vector<StratumSample>& strata) {
+  double sum = 0, drawn = 0;
+  for (const auto& s : strata)
+    if (!s.exact) {
+      sum += s.sum;
+      drawn += static_cast<double>(s.drawn);
+    }
+  return drawn > 0 ? sum / drawn : 0;
+}
+
+// (N - n) / (N - 1): the share of a stratum's sampling variance a sample of n leaves.
+double correction(double population, double drawn) {
+  return population > 1 ? std::max(0.0, (population - drawn) / (population - 1)) : 0.0;
+}
+
+}  // namespace
+
+double smoothed_variance(const StratumSample& stratum, Estimand estimand, double pooled) {
+  const double n = static_cast<double>(stratum.drawn);
+  if (estimand == Estimand::kFaults) {
+    const double p = (stratum.sum + 0.5) / (n + 1);
+    return p * (1 - p);
+  }
+  const double a = std::max(pooled, 1e-9) / 2;
+  const double p = (stratum.sum + a) / (n + 2 * a);
+  const double sample =
+      n > 1 ? std::max(0.0, (stratum.sum_squares - n * stratum.mean() * stratum.mean()) / (n - 1)) : 0;
+  return ((n > 1 ? n - 1 : 0) * sample + p * (1 - p)) / std::max(n, 1.0);
+}
+
+StratifiedMean stratified_mean(const std::vector<StratumSample>& strata, Estimand estimand, double z) {
+  StratifiedMean m;
+  const double total = population_weight_sum(strata);
+  const double pooled = pooled_mean(strata);
+  bool missing = total <= 0;
+  for (const auto& s : strata) {
+    m.drawn += s.drawn;
+    if (s.exact || s.population <= 0) continue;
+    if (s.drawn == 0) {
+      missing = true;
+      continue;
+    }
+    const double w = s.population / total;
+    m.value += w * s.mean();
+    m.variance += w * w * smoothed_variance(s, estimand, pooled) / static_cast<double>(s.drawn) *
+                  correction(s.population, static_cast<double>(s.drawn));
+  }
+  if (missing) {
+    m.interval = Interval{0, 1};
+    return m;
+  }
+  m.value = std::clamp(m.value, 0.0, 1.0);
+  // With no variance left (every stratum drawn whole) the estimate is the population's rate.
+  if (m.variance <= 0) {
+    m.effective = static_cast<double>(m.drawn);
+    m.interval = Interval{m.value, m.value};
+    return m;
+  }
+  m.effective = std::max(m.value * (1 - m.value), 1e-12) / m.variance;
+  m.interval = wilson_interval(m.value * m.effective, m.effective, z);
+  return m;
+}
+
+std::vector<double> neyman_allocation(const std::vector<StratumSample>& strata, Estimand estimand, double z,
+                                      double margin, bool proportional) {
+  const double total = population_weight_sum(strata);
+  const double pooled = pooled_mean(strata);
+  const double target = (margin / z) * (margin / z);
+  std::vector<double> want(strata.size(), 0);
+  std::vector<double> sd(strata.size(), 0);
+  std::vector<bool> whole(strata.size(), false);
+  for (std::size_t h = 0; h < strata.size(); ++h)
+    if (!strata[h].exact && strata[h].population > 0)
+      sd[h] = proportional ? 1.0 : std::sqrt(smoothed_variance(strata[h], estimand, pooled));
+  // n = (sum W S)^2 / (V + sum W S^2 / N) over the strata not drawn whole; a stratum whose share
+  // passes its population is drawn whole and the rest allocated again.
+  for (bool changed = true; changed;) {
+    changed = false;
+    double ws = 0, ws2 = 0;
+    for (std::size_t h = 0; h < strata.size(); ++h) {
+      if (whole[h] || sd[h] <= 0) continue;
+      const double w = strata[h].population / total;
+      ws += w * sd[h];
+      ws2 += w * sd[h] * sd[h] / total;
+    }
+    if (ws <= 0) break;
+    const double n = ws * ws / (target + ws2);
+    for (std::size_t h = 0; h < strata.size(); ++h) {
+      if (whole[h] || sd[h] <= 0) continue;
+      want[h] = n * (strata[h].population / total) * sd[h] / ws;
+      if (want[h] >= strata[h].population) {
+        whole[h] = changed = true;
+        want[h] = strata[h].population;
+      }
+    }
+  }
+  return want;
 }
 
 }  // namespace dnnfi

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Iterative SFI replayed on the published ResNet20 campaign: it stops at the first round whose
+# dnnfi's first iterative design (--strata layer --allocation proportional) replayed on the
+# published ResNet20 campaign: it stops at the first round whose
 # stratified interval half-width is at most the margin, the results file holds exactly the faults
 # drawn, and an independent computation from that file finds the margin met. With a margin the
 # list cannot reach (EXPECT=exhausted) it draws the whole list and says the margin is not met.
 set -eu
 dnnfi=$1 published=$2 dir=$3 margin=$4 expect=$5
 rm -rf "$dir" && mkdir -p "$dir"
-"$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --replay "$published" -q \
+"$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --strata layer --allocation proportional \
+  --replay "$published" -q \
   -o "$dir/it.csv" > "$dir/out.txt" 2> "$dir/log.txt"
 cat "$dir/out.txt"
 if [ "$expect" = met ]; then
   # Interrupted after 5,000 rows and resumed, the campaign ends with the same file.
   head -n 5001 "$dir/it.csv" > "$dir/resumed.csv" && cp "$dir/it.csv.json" "$dir/resumed.csv.json"
-  "$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --replay "$published" -q \
+  "$dnnfi" run -n resnet20 -d cifar10 -f "$published" --margin "$margin" --strata layer --allocation proportional \
+    --replay "$published" -q \
     -o "$dir/resumed.csv" > /dev/null 2>&1
   cmp "$dir/it.csv" "$dir/resumed.csv" || { echo "FAIL: a resumed campaign drew other faults" >&2; exit 1; }
 fi

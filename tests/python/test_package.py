@@ -588,3 +588,20 @@ def test_charts_of_a_campaign(tmp_path, small_net, cifar):
         campaign.plot("classes")
     with pytest.raises(dnnfi.UsageError, match="'layer', 'bit', 'outcomes', 'classes'"):
         campaign.plot("layers")
+
+
+def test_a_stratified_campaign_gives_both_rates_and_its_strata_as_dataframes(tmp_path):
+    """margin= and estimand= reach the run; tables() has the design's rates and one row per
+    stratum, whose populations add up to the list (the published one, replayed: no inference)."""
+    published = Path(os.environ["DNNFI_SHARED"], "seed", "ResNet20_FL.csv")
+    campaign = dnnfi.run("resnet20", "cifar10", faults=published, replay=published, margin=0.001,
+                         estimand="inferences", output=tmp_path / "s.csv", progress=False)
+    tables = campaign.tables()
+    design = tables["design"].iloc[0]
+    assert design["description"].startswith("stage-delta strata") and "estimand inferences" in design["description"]
+    assert design["sdc1_ci99_high"] - design["sdc1_ci99_low"] <= 2 * 0.001
+    assert design["sdc1_ci99_low"] <= design["sdc1_rate"] <= design["sdc1_ci99_high"]
+    strata = tables["strata"]
+    assert strata["population"].sum() == sum(1 for _ in open(published)) - 1
+    assert strata["faults"].sum() == len(campaign.results)
+    assert {"stratum", "exact", "critical_fault_rate", "ci99_low", "ci99_high", "mean_sdc1_rate"} <= set(strata)

@@ -83,7 +83,8 @@ struct Campaign {
     plan.faults.list = plan.faults.sequence = plan.faults.faults = faults;
     plan.images = images;
     plan.rule = rule;
-    const auto checked = store.check(provenance(), StoreCheck{faults, images, rule, adopt, false});
+    const auto checked =
+        store.check(provenance(), StoreCheck{faults, std::nullopt, images, rule, adopt, false});
     auto sampler = whole_list(faults);
     return execute(plan, checked, engine, store, *sampler, {});
   }

@@ -188,3 +188,48 @@ TEST_CASE("a stratified estimate weights each stratum's rate by its share", "[fi
   CHECK(zero.rate == 0);
   CHECK(zero.interval.high == Approx(wilson_interval(0, 200, kZ99).high));
 }
+
+TEST_CASE("a stratified campaign's report weighs its rates by its design, not by the sample", "[findings]") {
+  // Stratum A (100 faults): injections 1, 2; stratum B (900): 3, 4, 5.
+  const auto design = parse_design("test design", "A=100;B=900", "1:0,2:0,3:1,4:1,5:1", "it.csv.json");
+  CHECK(design.strata == std::vector<std::string>{"A", "B"});
+  const std::vector<ResultRow> rows{row(1, "a", 30, 10), row(2, "b", 3, 0), row(3, "a", 3, 0),
+                                    row(4, "b", 2, 0), row(5, "b", 29, 1)};
+  ReportOptions options;
+  options.design = design;
+  const auto report = make_report(rows, "it.csv", options);
+  REQUIRE(report.design);
+  const auto& d = *report.design;
+  CHECK(d.population == 1000);
+  // Per fault: 0.1 x 1/2 + 0.9 x 1/3; per inference: 0.1 x (0.10 + 0) / 2 + 0.9 x (0 + 0 + 0.01) / 3.
+  CHECK(d.faults.value == Approx(0.35));
+  CHECK(d.inferences.value == Approx(0.008));
+  CHECK(report.overall.critical_fault_rate == Approx(0.4));  // the sample's, unweighted
+  CHECK_FALSE(report.stratified);
+  REQUIRE(d.strata.size() == 2);
+  CHECK(d.strata[1].drawn == 3);
+  CHECK(d.strata[1].critical_faults == 1);
+  CHECK(d.strata[1].population == 900);
+  // A stratum drawn whole has no sampling error, one fault or many.
+  CHECK(wilson_interval(1, 1, kZ99, 1).low == 1);
+  CHECK(wilson_interval(0, 2, kZ99, 2).high == 0);
+  // Layer a: fault 1 stands for 50 faults (critical), fault 3 for 300 (not): 50 / 350.
+  REQUIRE(d.layers.size() == 2);
+  CHECK(d.layers[0].name == "a");
+  CHECK(d.layers[0].critical_fault_rate == Approx(50.0 / 350));
+  CHECK(d.layers[1].critical_fault_rate == Approx(300.0 / 650));
+  CHECK(d.layers[1].population == Approx(650));
+  // A simple random sample of 5 from 1000 at the same rate has a larger variance here.
+  CHECK(d.design_effect > 0);
+  CHECK_THAT(report_text(report), Contains("design           test design"));
+  CHECK_THAT(report_json(report), Contains("\"design\":"));
+  // A row the design did not draw, and designs that do not parse, are named.
+  auto extra = rows;
+  extra.push_back(row(6, "a", 1, 0));
+  CHECK_THROWS_WITH(make_report(extra, "it.csv", options),
+                    Contains("Injection 6 is not a fault the campaign's design drew"));
+  CHECK_THROWS_WITH(parse_design("d", "A=x", "", "it.csv.json"),
+                    Contains("it.csv.json") && Contains("'A=x'"));
+  CHECK_THROWS_WITH(parse_design("d", "A=1", "1:3", "it.csv.json"), Contains("past the last"));
+  CHECK_THROWS_WITH(parse_design("d", "A=1", "1:0,1:0", "it.csv.json"), Contains("listed twice"));
+}
