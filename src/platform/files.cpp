@@ -12,7 +12,6 @@
 #include "dnnfi/errors.hpp"
 
 namespace dnnfi {
-namespace {
 
 // Enough of a file to recognise it: headers, markers and the first line all sit in it.
 constexpr std::size_t kHeadBytes = 4096;
@@ -30,8 +29,6 @@ std::string first_line_of_head(const std::string& head) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
-
-}  // namespace
 
 std::filesystem::path resolved_path(const std::filesystem::path& path) {
   std::error_code ec;

@@ -11,6 +11,12 @@ namespace dnnfi {
 // ("x/../R.csv" is R.csv, whether x exists or not). An output's identity, for every check.
 std::filesystem::path resolved_path(const std::filesystem::path& path);
 
+// The first bytes of a file (4 KiB: headers, markers and the first line sit in them); empty when
+// it cannot be read.
+std::string head_of_file(const std::filesystem::path& path);
+// The first line of such a head, without its line ending.
+std::string first_line_of_head(const std::string& head);
+
 // The file's first line (without its line ending), at most `limit` characters, with anything
 // unprintable shown as \xNN: for messages that say what a file holds.
 std::string first_line_of(const std::filesystem::path& path, std::size_t limit = 60);

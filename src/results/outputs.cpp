@@ -16,23 +16,6 @@
 namespace dnnfi {
 namespace {
 
-// Enough of a file to recognise it: headers, markers and the first line all sit in it.
-constexpr std::size_t kHeadBytes = 4096;
-
-std::string head_of(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string head(kHeadBytes, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return head;
-}
-
-std::string first_line(const std::string& head) {
-  auto line = head.substr(0, head.find('\n'));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 std::string sidecar_of(const std::filesystem::path& path) {
   auto sidecar = path;
   sidecar += ".json";
@@ -43,11 +26,11 @@ bool is_results(const std::string& head) {
   const std::string header = kResultsHeader;
   if (head.find('\n') == std::string::npos)  // a torn header: a kill while it was written
     return header.compare(0, head.size(), head) == 0;
-  return first_line(head) == header;
+  return first_line_of_head(head) == header;
 }
 
 bool is_seed_table(const std::string& head) {
-  return first_line(head).rfind("Injection,Layer,TensorIndex,Bit", 0) == 0;
+  return first_line_of_head(head).rfind("Injection,Layer,TensorIndex,Bit", 0) == 0;
 }
 
 // What marks the sidecar dnnfi writes beside a results file (its provenance) or a fault list.
@@ -136,7 +119,7 @@ void check_output(const std::filesystem::path& given, OutputKind kind,
   // The sidecar dnnfi writes beside the output must not be someone else's file either.
   const auto sidecar = sidecar_of(path);
   if (has_sidecar(kind) && std::filesystem::exists(sidecar, ec) &&
-      head_of(sidecar).find(sidecar_marker(kind)) == std::string::npos)
+      head_of_file(sidecar).find(sidecar_marker(kind)) == std::string::npos)
     throw InputError(sidecar + ":1: exists and is not the sidecar dnnfi writes beside " + describe(kind) +
                      " (it begins '" + first_line_of(sidecar) + "'); choose another " + std::string(option) +
                      " or move the file away");
@@ -146,7 +129,7 @@ void check_output(const std::filesystem::path& given, OutputKind kind,
     throw ResourceError(shown(given, path) + " is " + kind_of_file(status) + ", not a file dnnfi can write " +
                         std::string(option) + " to; give a file path");
   if (std::filesystem::file_size(path, ec) == 0 || ec) return;
-  const auto head = head_of(path);
+  const auto head = head_of_file(path);
   const auto begins = "it begins '" + first_line_of(path) + "'";
   const auto named = std::filesystem::path(shown(given, path));
   switch (kind) {
