@@ -34,7 +34,7 @@ long line_of(const std::string& text, const std::string& prefix) {
   return 0;
 }
 
-std::string error_of(const std::string& text) {
+std::string model_info_error(const std::string& text) {
   test::TempDir dir;
   const auto file = dir.path / "m.meta";
   test::write_text(file, text);
@@ -85,16 +85,16 @@ TEST_CASE("model info of this version is what this dnnfi reads", "[modelinfo]") 
 TEST_CASE("malformed model info is refused with file and line", "[modelinfo]") {
   const auto good = resnet20_info_text();
   const auto layer = line_of(good, "layer ");
-  CHECK_THAT(error_of(replace(good, "layer conv1 16x3x3x3 ", "layer conv1 16x3x3x3")),
+  CHECK_THAT(model_info_error(replace(good, "layer conv1 16x3x3x3 ", "layer conv1 16x3x3x3")),
              StartsWith("m.meta:" + std::to_string(layer) + ": record 'layer' takes 3 field(s), got 2"));
-  CHECK_THAT(error_of(replace(good, "layer conv1 16x3x3x3", "layer conv1 16xAx3x3")),
+  CHECK_THAT(model_info_error(replace(good, "layer conv1 16x3x3x3", "layer conv1 16xAx3x3")),
              StartsWith("m.meta:" + std::to_string(layer) + ": malformed value"));
-  CHECK_THAT(error_of(replace(good, "classes 10", "classes 10\nclasses 10")),
+  CHECK_THAT(model_info_error(replace(good, "classes 10", "classes 10\nclasses 10")),
              StartsWith("m.meta:" + std::to_string(line_of(good, "classes ") + 1) +
                         ": record 'classes' appears twice"));
-  CHECK_THAT(error_of(replace(good, "classes 10", "logits 10")),
+  CHECK_THAT(model_info_error(replace(good, "classes 10", "logits 10")),
              StartsWith("m.meta:" + std::to_string(line_of(good, "classes ")) + ": unknown record 'logits'"));
-  CHECK_THAT(error_of(replace(good, "classes 10\n", "")),
+  CHECK_THAT(model_info_error(replace(good, "classes 10\n", "")),
              Contains("incomplete model info (no 'classes' record)"));
 }
 

@@ -38,7 +38,7 @@ std::vector<ResultRow> read_string(const std::string& text) {
   return reader.read_all();
 }
 
-std::string error_of(const std::string& text) {
+std::string results_error(const std::string& text) {
   try {
     read_string(text);
   } catch (const InputError& e) {
@@ -182,21 +182,21 @@ TEST_CASE("a results file of an older dnnfi reads with the rule it was made with
 
 TEST_CASE("malformed results are refused with file and line", "[results]") {
   const std::string header = std::string(kResultsHeader) + "\n" + format_row(kFirst) + "\n";
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip,argmax\n"),
+  CHECK_THAT(results_error(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,x,0,0,0,bit-flip,argmax\n"),
              StartsWith("r.csv:3: masked 'x' is not a non-negative integer"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,50,0,0,0,bit-flip,argmax\n"),
+  CHECK_THAT(results_error(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,50,0,0,0,bit-flip,argmax\n"),
              StartsWith("r.csv:3: masked + non_critical + critical differs from n_injections"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,101,bit-flip,argmax\n"),
+  CHECK_THAT(results_error(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,101,bit-flip,argmax\n"),
              StartsWith("r.csv:3: non_finite exceeds n_injections"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,stuck,argmax\n"),
+  CHECK_THAT(results_error(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,stuck,argmax\n"),
              StartsWith("r.csv:3: unknown fault_model 'stuck'"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, x, 0, 0)\",3,100,0,0,100,0,bit-flip,argmax\n"),
+  CHECK_THAT(results_error(header + "5,conv1,\"(0, x, 0, 0)\",3,100,0,0,100,0,bit-flip,argmax\n"),
              StartsWith("r.csv:3: TensorIndex"));
-  CHECK_THAT(error_of(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,bit-flip,nan\n"),
+  CHECK_THAT(results_error(header + "5,conv1,\"(0, 0, 0, 0)\",3,100,0,0,100,0,bit-flip,nan\n"),
              StartsWith("r.csv:3: unknown non_finite_rule 'nan'"));
-  CHECK_THAT(error_of(header + "\n\n5,conv1,\"(0, 0, 0, 0)\",3,100,0,0\n"),
+  CHECK_THAT(results_error(header + "\n\n5,conv1,\"(0, 0, 0, 0)\",3,100,0,0\n"),
              StartsWith("r.csv:5: expected 11 fields"));
-  CHECK_THAT(error_of("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(0, 0, 0, 0)\",3\n"),
+  CHECK_THAT(results_error("Injection,Layer,TensorIndex,Bit\n0,conv1,\"(0, 0, 0, 0)\",3\n"),
              StartsWith("r.csv:1: not a dnnfi results file") && Contains("n_injections"));
 }
 
