@@ -30,11 +30,16 @@ EvalResult evaluate(const ModelOptions& model, const InferenceOptions& inference
 // / "dnnfi eval"), for programs: the zoo with its datasets, the layers with shapes and weight
 // counts, the accuracy with its counts.
 std::string models_json(const std::optional<std::filesystem::path>& weights_dir);
-std::string layers_json(const std::vector<Layer>& layers);
+// `left_out`: float parameters that are not layers (left_out_parameters), listed as such.
+std::string layers_json(const std::vector<Layer>& layers, const std::vector<Layer>& left_out = {});
 std::string eval_json(const EvalResult& result, const std::string& model);
 
 // The injectable layers (and, with --params all, parameters) of the model, in parameter order.
 std::vector<Layer> model_layers(const ModelOptions& model);
+// The float parameters of a model of one's own (found in its module, no model info) that are not
+// among its layers (biases, norms, embeddings, ...), by full name: what weight faults leave out
+// unless --params all. Empty for a zoo model (its layers are the manifest's) and with --params all.
+std::vector<Layer> left_out_parameters(const ModelOptions& model);
 
 struct FaultListOptions {
   SampleSpec spec;                             // with spec.format: --format; Default: the seed's, fp32

@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "dnnfi/fault.hpp"
@@ -72,7 +73,9 @@ class Model {
   // The int8 scale of a layer's output channel (1 for other formats).
   float scale(const std::string& layer, std::int64_t channel) const;
   // With activation targets: each injectable layer with the shape of its output for one image,
-  // found by running `example` (a batch of the model's input) once.
+  // found by running `example` (a batch of the model's input) once. Layers whose output no fault
+  // can reach (a parameter inside MultiheadAttention, a module a fused op computed, one that did
+  // not run) are left out with a warning naming each and why; none reachable is an InputError.
   std::vector<Layer> activation_targets(const torch::Tensor& example);
 
  private:
@@ -86,7 +89,8 @@ class Model {
   std::vector<std::string> tf32_list_;                               // --emulate-tf32
   std::unordered_set<std::string> tf32_layers_;
   FaultSpace space_;
-  std::unordered_map<std::string, std::vector<float>> scales_;  // int8: per output channel
+  std::unordered_map<std::string, std::vector<float>> scales_;    // int8: per output channel
+  std::vector<std::pair<std::string, std::string>> unreachable_;  // activation targets: layer, why not
 };
 
 // A 0-dim view of one element of `tensor` by PyTorch index (whatever its memory format).

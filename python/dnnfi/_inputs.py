@@ -317,18 +317,22 @@ def zoo_input_shape(dataset):
 
 def tensor_file(images, labels):
     """(images, labels) as the tensor file --data reads: torch.save({'images': X, 'labels': y})
-    with X uint8 (or float32 in 0..1) N x C x H x W and y int64 N. Saved through a buffer so the
-    bytes do not depend on the file's name (the provenance records their sha256)."""
+    with X uint8 (or float32 in 0..1) N x C x H x W and y int64 N; for a model of one's own X may
+    also be float32 features of another shape or int64 token ids, given to the model as they are.
+    Saved through a buffer so the bytes do not depend on the file's name (the provenance records
+    their sha256)."""
     torch = _torch("data=(images, labels)")
     images = torch.as_tensor(images)
     labels = torch.as_tensor(labels)
-    if images.dim() != 4 or images.dtype not in (torch.uint8, torch.float32):
-        raise InputError(f"data: images must be uint8 (or float32 in 0..1) N x C x H x W, got {images.dtype} "
+    raw = images.dim() >= 1 and (images.dtype == torch.int64 or (images.dtype == torch.float32 and images.dim() != 4))
+    if not raw and (images.dim() != 4 or images.dtype not in (torch.uint8, torch.float32)):
+        raise InputError(f"data: images must be uint8 (or float32 in 0..1) N x C x H x W (or, for a model of "
+                         f"one's own, float32 features or int64 token ids), got {images.dtype} "
                          f"of shape {tuple(images.shape)}")
     if labels.dim() != 1 or labels.shape[0] != images.shape[0] or labels.dtype.is_floating_point:
         raise InputError(f"data: labels must be N integers for N = {images.shape[0]} images, got {labels.dtype} "
                          f"of shape {tuple(labels.shape)}")
-    if images.dtype == torch.float32 and images.numel():
+    if images.dtype == torch.float32 and images.numel() and not raw:
         finite = torch.isfinite(images)
         if not bool(finite.all()):
             bad = int((~finite).sum())

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "dnnfi/commands.hpp"
@@ -103,6 +104,19 @@ EvalResult evaluate(const ModelOptions& model_options, const InferenceOptions& i
 
 std::vector<Layer> model_layers(const ModelOptions& model_options) {
   return resolve_workload(model_options).layers();
+}
+
+std::vector<Layer> left_out_parameters(const ModelOptions& model_options) {
+  const auto work = resolve_workload(model_options);
+  if (work.model.is_zoo() || work.options.params == ParamSelection::kAll) return {};
+  const auto files = work.model.prepare(work.where);
+  if (!files.info.empty()) return {};
+  std::set<std::string> layers;
+  for (const auto& layer : work.layers()) layers.insert(layer.name);
+  std::vector<Layer> left_out;
+  for (auto& parameter : work.model.parameter_layers(work.where))
+    if (!layers.count(parameter.name)) left_out.push_back(std::move(parameter));
+  return left_out;
 }
 
 std::vector<Layer> fault_targets(const Workload& work, const FaultSpace& space) {

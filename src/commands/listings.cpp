@@ -38,13 +38,19 @@ std::string models_json(const std::optional<std::filesystem::path>& weights_dir)
   return out.str() + "\n";
 }
 
-std::string layers_json(const std::vector<Layer>& layers) {
+std::string layers_json(const std::vector<Layer>& layers, const std::vector<Layer>& left_out) {
   json::Writer out;
   out.begin_object().key("kind").string("dnnfi layers").key("layers").begin_array();
   for (const auto& layer : layers) {
     out.begin_object().key("layer").string(layer.name).key("shape");
     shape(out, layer.shape);
     out.key("weights").number(layer.numel()).end_object();
+  }
+  out.end_array().key("left_out").begin_array();
+  for (const auto& parameter : left_out) {
+    out.begin_object().key("parameter").string(parameter.name).key("shape");
+    shape(out, parameter.shape);
+    out.key("values").number(parameter.numel()).end_object();
   }
   out.end_array().end_object();
   return out.str() + "\n";

@@ -120,7 +120,8 @@ Dataset read_tensor_file(const std::filesystem::path& file, const Normalization&
   }
   const std::string expected =
       "; expected torch.save({'images': X, 'labels': y}) with X uint8 or float32 "
-      "N x C x H x W and y int64 N";
+      "N x C x H x W images (or, for a model of one's own, float32 N x ... features or int64 N x ... "
+      "token ids) and y int64 N";
   if (!value.isGenericDict()) throw InputError(file.string() + ": holds no dict" + expected);
   torch::Tensor images, labels;
   for (const auto& item : value.toGenericDict()) {
@@ -130,7 +131,12 @@ Dataset read_tensor_file(const std::filesystem::path& file, const Normalization&
   }
   if (!images.defined() || !labels.defined())
     throw InputError(file.string() + ": no 'images' or 'labels' tensor" + expected);
-  if (images.dim() != 4 || (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kFloat))
+  // Images: uint8 or float32 N x C x H x W. Inputs that are not images (float32 features or int64
+  // token ids of any other shape) go to the model as they are.
+  const bool raw = images.dim() >= 1 && (images.scalar_type() == torch::kLong ||
+                                         (images.scalar_type() == torch::kFloat && images.dim() != 4));
+  if (!raw &&
+      (images.dim() != 4 || (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kFloat)))
     throw InputError(fmt::format("{}: 'images' is {} of shape {}{}", file.string(),
                                  c10::toString(images.scalar_type()), format_shape(images.sizes().vec()),
                                  expected));
@@ -141,6 +147,19 @@ Dataset read_tensor_file(const std::filesystem::path& file, const Normalization&
   if (limit > 0 && limit < images.size(0)) {
     images = images.narrow(0, 0, limit);
     labels = labels.narrow(0, 0, limit);
+  }
+  if (raw) {
+    const auto what =
+        fmt::format("{} {} of shape {}", file.string(),
+                    images.scalar_type() == torch::kLong ? "holds int64 token ids" : "holds float32 features",
+                    format_shape(images.sizes().vec()));
+    if (!normalization.mean.empty() || !normalization.std.empty())
+      throw Error(ExitCode::kUsage, "--mean/--std (or a zoo model's own) normalize images; " + what +
+                                        ", which go to a model of one's own as they are");
+    if (size.size() == 2) throw Error(ExitCode::kUsage, "--size resizes images; " + what);
+    if (images.scalar_type() == torch::kFloat && !torch::isfinite(images).all().item<bool>())
+      throw InputError(what + " with NaN or infinite values");
+    return Dataset{images.contiguous(), labels.contiguous()};
   }
   if (images.scalar_type() == torch::kFloat) {
     // Float pixels are scaled already: anything outside 0..1 (or not finite) is data of another

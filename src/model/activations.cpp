@@ -71,14 +71,33 @@ torch::Tensor fault_activation(const torch::Tensor& output, const std::vector<st
   return faulty;
 }
 
-void insert_activation_points(torch::jit::Module& module, const std::vector<std::string>& layers) {
+std::vector<std::pair<std::string, std::string>> insert_activation_points(
+    torch::jit::Module& module, const std::vector<std::string>& layers) {
   static const auto kActivation = c10::Symbol::fromQualString("dnnfi::activation");
   std::map<std::string, torch::jit::Module> by_name;
   for (const auto& child : module.named_modules()) by_name.emplace(child.name, child.value);
+  std::set<std::string> parameters;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) parameters.insert(p.name);
+  std::vector<std::pair<std::string, std::string>> unreachable;
   std::set<const c10::ClassType*> rewritten;  // a class's methods are shared by its instances
   for (const auto& name : layers) {
     const auto it = by_name.find(name);
-    if (it == by_name.end()) throw InputError("the model has no module " + name + " to fault the output of");
+    if (it == by_name.end()) {
+      if (!parameters.count(name))
+        throw InputError("the model has no module " + name + " to fault the output of");
+      unreachable.emplace_back(name,
+                               "a parameter used inside its module's computation, not a layer's output");
+      continue;
+    }
+    if (!it->second.find_method("forward")) {
+      unreachable.emplace_back(
+          name,
+          "its forward never ran when the model was traced: the module around it computed "
+          "its output itself (MultiheadAttention does for out_proj; TransformerEncoderLayer's "
+          "fused fast path, taken in eval mode without gradients, does for all its layers: "
+          "trace with gradients enabled to keep them)");
+      continue;
+    }
     if (!rewritten.insert(it->second.type().get()).second) continue;
     auto graph = it->second.get_method("forward").graph();
     torch::jit::WithInsertPoint here(graph->return_node());
@@ -86,6 +105,7 @@ void insert_activation_points(torch::jit::Module& module, const std::vector<std:
     auto* faulted = graph->insert(kActivation, {graph->outputs()[0], weight});
     graph->return_node()->replaceInput(0, faulted);
   }
+  return unreachable;
 }
 
 ScopedActivationFault::ScopedActivationFault(const torch::Tensor& weight, const Fault& fault) {

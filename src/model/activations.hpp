@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dnnfi/fault.hpp"
@@ -18,8 +19,11 @@ namespace dnnfi {
 
 // Inserts the op into the forward of every module of `layers` (names of conv/linear modules of
 // `module`, whose `weight` parameters identify them); a method keeps the graph of its first
-// call, so this runs before any forward.
-void insert_activation_points(torch::jit::Module& module, const std::vector<std::string>& layers);
+// call, so this runs before any forward. Returns the layers it cannot reach, each with why: a
+// parameter that is no module's weight (MultiheadAttention's in_proj_weight), or a traced module
+// that never ran its own forward (a fused path computed it).
+std::vector<std::pair<std::string, std::string>> insert_activation_points(
+    torch::jit::Module& module, const std::vector<std::string>& layers);
 
 // While alive, the fault `fault` (Layer: the module; TensorIndex: an element of one image's
 // output) is applied to every image's output of that module. One at a time.

@@ -1,7 +1,9 @@
 #include "dnnfi/model.hpp"
 
+#include <spdlog/spdlog.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
+#include <algorithm>
 #include <set>
 
 #include "activations.hpp"
@@ -15,16 +17,55 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// A conv (1d/2d/3d) or linear module of torch.nn, scripted or traced (whose type names carry a
-// ___torch_mangle_N part).
-bool is_injectable_module(const torch::jit::Module& module) {
+// The class name of a torch.nn module (traced or scripted type names carry a ___torch_mangle_N
+// part in the qualified name only), or "" for a class of one's own.
+std::string torch_nn_class(const torch::jit::Module& module) {
   const auto type = module.type()->name();
-  if (!type) return false;
-  const auto qualified = type->qualifiedName();
-  const auto name = type->name();
-  return qualified.find("torch.nn.modules.") != std::string::npos &&
-         (name == "Conv1d" || name == "Conv2d" || name == "Conv3d" || name == "Linear");
+  if (!type || type->qualifiedName().find("torch.nn.modules.") == std::string::npos) return "";
+  return type->name();
 }
+
+// A module whose own forward passes its own `weight` to a linear or convolution op: a subclass
+// of nn.Linear or nn.ConvNd of one's own. (A traced module that never ran has no forward.)
+bool computes_with_own_weight(const torch::jit::Module& module) {
+  const auto forward = module.find_method("forward");
+  if (!forward) return false;
+  const auto graph = forward->graph();
+  for (auto* node : graph->nodes()) {
+    const std::string kind = node->kind().toQualString();
+    if (kind != "aten::linear" && kind != "aten::conv1d" && kind != "aten::conv2d" &&
+        kind != "aten::conv3d" && kind != "aten::_convolution")
+      continue;
+    if (node->inputs().size() < 2) continue;
+    const auto* weight = node->inputs()[1]->node();
+    if (weight->kind() == c10::prim::GetAttr && weight->s(c10::attr::name) == "weight" &&
+        weight->inputs()[0] == graph->inputs()[0])
+      return true;
+  }
+  return false;
+}
+
+// A conv (1d/2d/3d) or linear module: of torch.nn (nn.Linear's subclasses there too, such as
+// MultiheadAttention's out_proj, NonDynamicallyQuantizableLinear), or of one's own class whose
+// forward computes with its own weight.
+bool is_injectable_module(const torch::jit::Module& module) {
+  const auto name = torch_nn_class(module);
+  if (name == "Conv1d" || name == "Conv2d" || name == "Conv3d" || name == "Linear" ||
+      ends_with(name, "Linear"))
+    return true;
+  return name.empty() && computes_with_own_weight(module);
+}
+
+// MultiheadAttention keeps its input projections as bare parameters: in_proj_weight (q, k and v
+// stacked), or q_proj_weight / k_proj_weight / v_proj_weight when their sizes differ.
+bool is_attention_projection(const std::string& parameter, const std::set<std::string>& attention) {
+  const auto dot = parameter.rfind('.');
+  if (dot == std::string::npos || !attention.count(parameter.substr(0, dot))) return false;
+  const auto leaf = parameter.substr(dot + 1);
+  return leaf == "in_proj_weight" || leaf == "q_proj_weight" || leaf == "k_proj_weight" ||
+         leaf == "v_proj_weight";
+}
+
 // A quantized TorchScript model (quantized::conv2d with packed int8 parameters) keeps its
 // weights where no fault can reach them as floats: said, with what to do instead.
 void refuse_quantized(const torch::jit::Module& module, const std::string& name) {
@@ -90,14 +131,21 @@ ModelInfo discover_model_info(const torch::jit::Module& module, const std::strin
   info.name = name;
   info.checkpoint = "torchscript";
   info.sequential = true;  // tried; the staged engine verifies it against forward() and falls back
-  std::set<std::string> injectable;
-  for (const auto& m : module.named_modules())
-    if (!m.name.empty() && is_injectable_module(m.value)) injectable.insert(m.name);
+  std::set<std::string> injectable, attention;
+  for (const auto& m : module.named_modules()) {
+    if (m.name.empty()) continue;
+    if (is_injectable_module(m.value)) injectable.insert(m.name);
+    if (torch_nn_class(m.value) == "MultiheadAttention") attention.insert(m.name);
+  }
   for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    if (p.value.scalar_type() != torch::kFloat) continue;
+    if (is_attention_projection(p.name, attention)) {
+      info.layers.push_back(Layer{p.name, p.value.sizes().vec(), 0});  // named as PyTorch names it
+      continue;
+    }
     if (!ends_with(p.name, ".weight")) continue;
     const auto owner = p.name.substr(0, p.name.size() - 7);
-    if (injectable.count(owner) && p.value.scalar_type() == torch::kFloat)
-      info.layers.push_back(Layer{owner, p.value.sizes().vec(), 0});
+    if (injectable.count(owner)) info.layers.push_back(Layer{owner, p.value.sizes().vec(), 0});
   }
   if (info.layers.empty())
     throw InputError(name + ": no conv or linear layer with a float32 weight found in the module");
@@ -133,6 +181,8 @@ Model::Model(torch::jit::Module module, ModelInfo info, torch::Device device, bo
     }
   }
   for (const auto& layer : info_.layers) {
+    // A layer that is a parameter of its own (MultiheadAttention's in_proj_weight).
+    if (!weights_.count(layer.name) && params_.count(layer.name)) weights_[layer.name] = params_[layer.name];
     auto it = weights_.find(layer.name);
     if (it == weights_.end() || it->second.sizes().vec() != layer.shape ||
         it->second.scalar_type() != torch::kFloat)
@@ -173,7 +223,7 @@ Model Model::load(const ModelFiles& files, const torch::Device& device, const Nu
   if (space.target == FaultTarget::kActivations) {
     std::vector<std::string> layers;
     for (const auto& layer : model.info_.layers) layers.push_back(layer.name);
-    insert_activation_points(model.module_, layers);
+    model.unreachable_ = insert_activation_points(model.module_, layers);
   }
   return model;
 }
@@ -194,19 +244,32 @@ std::vector<Layer> Model::activation_targets(const torch::Tensor& example) {
   ActivationProbe probe;
   forward(prepare_input(example));
   std::vector<Layer> targets;
+  auto unreachable = unreachable_;
   for (const auto& layer : info_.layers) {
+    if (std::any_of(unreachable_.begin(), unreachable_.end(),
+                    [&](const auto& u) { return u.first == layer.name; }))
+      continue;
     auto shape = probe.shape_of(weight(layer.name));
     if (shape.empty())
-      throw InputError(info_.name + ": layer " + layer.name +
-                       " did not run in a forward pass; its output cannot be faulted");
-    targets.push_back(Layer{layer.name, std::move(shape), 0});
+      unreachable.emplace_back(layer.name, "it did not run in a forward pass");
+    else
+      targets.push_back(Layer{layer.name, std::move(shape), 0});
   }
+  if (unreachable.empty()) return targets;
+  std::string named;
+  for (const auto& [layer, why] : unreachable)
+    named += (named.empty() ? "" : "; ") + layer + " (" + why + ")";
+  if (targets.empty()) throw InputError(info_.name + ": no layer's output can be faulted: " + named);
+  // Said, and left out of the activation population: the other layers' outputs are faulted.
+  spdlog::warn("{}: activation faults cannot reach {} of {} layers, left out: {}", info_.name,
+               unreachable.size(), info_.layers.size(), named);
   return targets;
 }
 
 torch::Tensor Model::prepare_input(const torch::Tensor& batch) const {
   auto x = batch.to(device_);
-  return channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
+  // Channels-last is a layout of 4-D images; token ids and features stay as they are.
+  return channels_last_ && x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
 }
 
 torch::Tensor Model::forward(const torch::Tensor& batch) { return module_.forward({batch}).toTensor(); }

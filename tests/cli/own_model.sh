@@ -14,6 +14,10 @@ layers=$("$dnnfi" layers --model "$dir/own.pt")
 echo "$layers"
 [ "$layers" = "$(printf 'features.0 8x3x3x3 216\nfeatures.4 16x8x3x3 1152\nclassifier 3x16 48')" ] || fail "layer table"
 "$dnnfi" layers --model "$dir/own.pt" --params all | grep -q "^features.1.weight 8 8$" || fail "--params all"
+# What weight faults leave out is said beside the table: biases and the BatchNorm's parameters.
+"$dnnfi" layers --model "$dir/own.pt" 2>&1 > /dev/null |
+  grep -q "^left out: 5 float parameters (43 values) .*: features.0.bias 8, features.1.weight 8, features.1.bias 8, features.4.bias 16, classifier.bias 3$" ||
+  fail "left-out parameters"
 
 expected=$(/usr/bin/python3 -c "import json; e = json.load(open('$dir/expected.json')); print(f\"{e['correct']}/{e['total']}\")")
 for data in "$dir/images" "$dir/test.pt"; do
