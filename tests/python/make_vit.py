@@ -83,29 +83,18 @@ ACTIVATION_FAULTS = [
 ]
 
 
-class TinyText(nn.Module):
-    """Token ids in (int64 N x 12), an embedding, the same kind of encoder layer, 5 classes."""
+class TinySequence(nn.Module):
+    """Tokens in, the same kind of encoder layer, 5 classes: int64 token ids (N x 12) through an
+    embedding, or (embed=False) float features (N x 12 x 32, tokens of width 32) as they are."""
 
-    def __init__(self):
+    def __init__(self, embed):
         super().__init__()
-        self.embed = nn.Embedding(50, 32)
-        self.encoder = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
-        self.head = nn.Linear(32, 5)
-
-    def forward(self, ids):
-        return self.head(self.encoder(self.embed(ids)).mean(1))
-
-
-class TinyFeatures(nn.Module):
-    """Float features in (N x 12 x 32, tokens of width 32), no embedding."""
-
-    def __init__(self):
-        super().__init__()
+        self.embed = nn.Embedding(50, 32) if embed else nn.Identity()
         self.encoder = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
         self.head = nn.Linear(32, 5)
 
     def forward(self, x):
-        return self.head(self.encoder(x).mean(1))
+        return self.head(self.encoder(self.embed(x)).mean(1))
 
 
 SEQUENCE_FAULTS = [
@@ -186,10 +175,7 @@ def main():
     with torch.no_grad():
         model.head.weight.mul_(8)  # logits far enough apart that the inputs decide the class
     example = torch.zeros(2, 3, 16, 16)
-    for p in model.parameters():
-        p.requires_grad_(True)
-    with torch.enable_grad():
-        torch.jit.trace(model, example, check_trace=False).save(os.path.join(out, "vit.pt"))
+    save_traced(model, example, os.path.join(out, "vit.pt"))
     for p in model.parameters():
         p.requires_grad_(False)
     with torch.no_grad():
@@ -216,7 +202,7 @@ def main():
     }
 
     # Inputs that are not images: token ids, and float features.
-    text, features = TinyText().eval(), TinyFeatures().eval()
+    text, features = TinySequence(embed=True).eval(), TinySequence(embed=False).eval()
     with torch.no_grad():
         text.head.weight.mul_(8)
         features.head.weight.mul_(8)
