@@ -58,6 +58,30 @@ std::vector<Layer> Workload::layers() const {
   return model.info(where).layers;
 }
 
+namespace {
+
+// What the model says of its input, for an error: its model info's input shape, else what its
+// first layer takes (a convolution's channels, a linear layer's features); empty when neither.
+std::string wanted_input(const Model& model) {
+  const auto& info = model.info();
+  if (!info.input.empty()) {
+    std::string shape = "N";
+    for (const auto d : info.input) shape += " x " + std::to_string(d);
+    return "; the model wants " + shape + " (its model info)";
+  }
+  if (info.layers.empty()) return "";
+  const auto& first = info.layers.front();
+  if (first.shape.size() >= 3)
+    return "; its first layer, " + first.name + ", is a convolution over " + std::to_string(first.shape[1]) +
+           " channels (N x " + std::to_string(first.shape[1]) + " x ...)";
+  if (first.shape.size() == 2)
+    return "; its first layer, " + first.name + ", is linear over " + std::to_string(first.shape[1]) +
+           " features (N x ... x " + std::to_string(first.shape[1]) + ")";
+  return "";
+}
+
+}  // namespace
+
 void check_model_fits(Model& model, const Dataset& data, const std::string& data_label) {
   if (data.size() == 0) throw InputError(data_label + ": no images");
   torch::Tensor logits;
@@ -69,7 +93,7 @@ void check_model_fits(Model& model, const Dataset& data, const std::string& data
     const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
     const auto why = text::error_line(c10_error ? c10_error->what_without_backtrace() : e.what());
     throw InputError(data_label + ": images of shape " + format_shape(data.images[0].sizes().vec()) +
-                     " do not fit the model (" + why + ")");
+                     " do not fit the model (" + why + ")" + wanted_input(model));
   }
   if (logits.dim() != 2)
     throw InputError(data_label + ": the model maps an image to a tensor of shape " +

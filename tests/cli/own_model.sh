@@ -61,7 +61,7 @@ expect_error() {  # expect_error STATUS PATTERN ARGS...: exit status and stderr
 }
 expect_error 3 "bad_labels\.pt: image 7 has label 3, but the model has 3 classes" eval "${own[@]}" --data "$dir/bad_labels.pt"
 expect_error 3 "001\.png: cannot read the image" eval "${own[@]}" --data "$dir/bad_images"
-expect_error 3 "one_channel\.pt: images of shape 1x24x24 do not fit the model" eval --model "$dir/own.pt" --data "$dir/one_channel.pt"
+expect_error 3 "one_channel\.pt: images of shape 1x24x24 do not fit the model .*; its first layer, features\.0, is a convolution over 3 channels \(N x 3 x \.\.\.\)" eval --model "$dir/own.pt" --data "$dir/one_channel.pt"
 expect_error 2 "needs --data" eval --model "$dir/own.pt"
 # A results file survives bad data: its rows are kept.
 cp "$dir/staged.csv" "$dir/kept.csv"
