@@ -120,9 +120,11 @@ def group_rows(groups, key, attr):
             f'<td data-key="critical_faults">{g["critical_faults"]}</td>'
             f'<td data-key="critical_fault_rate">{pct(g["critical_fault_rate"])}</td>'
             f'<td>{pct(g["ci99"][0])} &ndash; {pct(g["ci99"][1])}</td>'
-            f'<td>{pct(g["mean_sdc1_rate"], 3)}</td><td>{pct(g["masked_share"])}</td></tr>')
+            f'<td>{pct(g["mean_sdc1_rate"], 3)}</td>'
+            f'<td>{pct(g["sdc1_ci99"][0], 3)} &ndash; {pct(g["sdc1_ci99"][1], 3)}</td>'
+            f'<td>{pct(g["masked_share"])}</td></tr>')
     head = ("<tr><th></th><th>faults</th><th>critical faults</th><th>critical-fault rate</th>"
-            "<th>99% interval</th><th>mean SDC-1</th><th>masked images</th></tr>")
+            "<th>99% interval</th><th>mean SDC-1</th><th>99% interval</th><th>masked images</th></tr>")
     return "<table>" + head + "".join(lines) + "</table>"
 
 
@@ -145,10 +147,16 @@ def design_section(d):
     weighted = []
     for key, title in (("layers", "layer"), ("bits", "bit")):
         lines = [f"<tr><td>{html.escape(str(g[title]))}</td><td>{g['faults']}</td>"
-                 f"<td>{pct(g['critical_fault_rate'])}</td><td>{pct(g['mean_sdc1_rate'], 3)}</td></tr>"
+                 f"<td>{pct(g['critical_fault_rate'])}</td>"
+                 f"<td>{pct(g['ci99'][0])} &ndash; {pct(g['ci99'][1])}</td>"
+                 f"<td>{pct(g['mean_sdc1_rate'], 3)}</td>"
+                 f"<td>{pct(g['sdc1_ci99'][0], 3)} &ndash; {pct(g['sdc1_ci99'][1], 3)}</td></tr>"
                  for g in d[key]]
         weighted.append(f"<h3>Per {title}, weighted</h3><table><tr><th>{title}</th><th>faults drawn</th>"
-                        "<th>critical-fault rate</th><th>mean SDC-1</th></tr>" + "".join(lines) + "</table>")
+                        "<th>critical-fault rate</th><th>99% interval</th><th>mean SDC-1</th>"
+                        "<th>99% interval</th></tr>" + "".join(lines) + "</table>"
+                        "<p>Intervals of a " + title + " as a domain of the stratified sample "
+                        "(Wilson at the effective sample size).</p>")
     return "".join([
         "<h2>Stratified design</h2>",
         f"<p>{html.escape(d['description'])}; the population: {d['population']:,.0f} faults.</p>",
@@ -220,7 +228,8 @@ def page(report):
         (f"<p>Margin of error of the sample: &plusmn;<span data-key='margin'>{pct(o['margin'], 2)}</span> {population} "
          "(99%, p = 0.5)." if o["margin"] <= 1 else
          f"<p>Margin of error: none, {o['faults']} faults are too few for one (99%, p = 0.5).")
-        + f" Mean SDC-1 rate {pct(o['mean_sdc1_rate'], 3)}; masked images {pct(o['masked_share'])}; "
+        + f" Mean SDC-1 rate {pct(o['mean_sdc1_rate'], 3)} (99% interval {pct(o['sdc1_ci99'][0], 3)} &ndash; "
+        f"{pct(o['sdc1_ci99'][1], 3)}); masked images {pct(o['masked_share'])}; "
         f"images with NaN/Inf logits {pct(o['non_finite_share'], 2)}.</p>",
         design_section(report["design"]) if report.get("design") else "",
         "<h2>Critical-fault rate per layer</h2>", layer_chart(report),

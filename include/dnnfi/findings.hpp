@@ -24,6 +24,7 @@ struct GroupStats {
   double critical_fault_rate = 0;    // critical_faults / faults
   Interval ci99;                     // Wilson interval of that rate, 99%
   double mean_sdc1 = 0;              // mean over the faults of critical / n_injections
+  Interval sdc1_ci99;                // its 99% interval: Wilson at the effective sample size
   double masked_share = 0;           // masked images / images
   // Images with NaN/Inf logits / images; unknown when a row does not record them.
   std::optional<double> non_finite_share = 0;
@@ -57,12 +58,14 @@ struct DesignStratum {
   bool exact = false;  // faults that leave their word unchanged: masked, nothing drawn
 };
 // A design-weighted rate of a group that is not a stratum (a layer, a bit): the estimate of the
-// population's rate in it (sum of N_h / n_h over its faults drawn), without an interval.
+// population's rate in it (sum of N_h / n_h over its faults drawn), with both rates' 99%
+// intervals as a domain of the stratified sample (domain_mean).
 struct WeightedGroup {
   std::string name;
   std::int64_t drawn = 0;
   double population = 0;  // its estimated share of the population's faults, in faults
   double critical_fault_rate = 0, mean_sdc1 = 0;
+  Interval faults_ci99, sdc1_ci99;
 };
 struct DesignFindings {
   std::string description;

@@ -97,6 +97,24 @@ struct StratifiedMean {
 };
 StratifiedMean stratified_mean(const std::vector<StratumSample>& strata, Estimand estimand, double z);
 
+// A domain of a stratified sample: a group of faults (a layer, a bit) that cuts across the
+// strata. Per stratum: its population N_h, all its draws n_h, and of those the domain's count,
+// sum and sum of squares of values. Strata the domain has no draws in add nothing.
+struct DomainCell {
+  double population = 0;
+  std::int64_t drawn = 0;
+  std::int64_t in_domain = 0;
+  double sum = 0, sum_squares = 0;
+};
+// The domain's rate as the design weighs it, the ratio sum_h (N_h / n_h) y_hD / sum_h (N_h / n_h) n_hD.
+// Its variance: the larger of the linearized one (u_i = [i in D](y_i - R), sum_h N_h^2
+// (1 - n_h / N_h) s_uh^2 / n_h over N^_D^2) and that of the domain's parts of the strata taken as
+// strata of N^_hD = N_h n_hD / n_h faults, each with its smoothed variance (as stratified_mean).
+// Wilson's interval at the effective sample size R (1 - R) / variance, or at the domain's own
+// draws when its values do not vary; a point where every stratum it has draws in was drawn
+// whole. A domain without draws: [0, 1]. Its coverage is measured by bench/sfi_coverage --domains.
+StratifiedMean domain_mean(const std::vector<DomainCell>& cells, Estimand estimand, double z);
+
 // Neyman allocation: the draws each stratum should have for the stratified estimate's half-width
 // to be `margin` at quantile `z` (normal approximation, finite-population corrected),
 // n_h proportional to N_h S~_h, no stratum above its population (those that would be are drawn

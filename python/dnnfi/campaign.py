@@ -27,7 +27,7 @@ FIELDS = {
 _FIELD_COLOURS = {"sign": "tab:red", "exponent": "tab:orange", "mantissa": "tab:blue", "magnitude": "tab:blue"}
 _NO_FAULTS = dict(facecolor="none", edgecolor="0.6", hatch="///", linewidth=0)
 _FINDINGS = ["faults", "critical_faults", "critical_fault_rate", "ci99_low", "ci99_high", "mean_sdc1_rate",
-             "masked_share", "non_finite_share"]
+             "sdc1_ci99_low", "sdc1_ci99_high", "masked_share", "non_finite_share"]
 
 
 def bit_field(word_format, bit):
@@ -67,12 +67,15 @@ def read_results(path):
 
 
 def _split_interval(rows):
-    """Report rows (dicts) with their ``ci99`` pair as ci99_low / ci99_high columns."""
+    """Report rows (dicts) with their ``ci99`` pair as ci99_low / ci99_high columns (and a
+    ``sdc1_ci99`` pair, the per-inference rate's, as sdc1_ci99_low / sdc1_ci99_high)."""
     out = []
     for row in rows:
         row = dict(row)
         low, high = row.pop("ci99", (None, None))
         row["ci99_low"], row["ci99_high"] = low, high
+        if "sdc1_ci99" in row:
+            row["sdc1_ci99_low"], row["sdc1_ci99_high"] = row.pop("sdc1_ci99")
         out.append(row)
     return out
 
@@ -167,7 +170,8 @@ class Campaign:
         """The findings of :meth:`report` as DataFrames, in a dict:
 
         - ``"overall"``: one row: faults, critical_faults, critical_fault_rate, ci99_low,
-          ci99_high (its 99% Wilson interval), mean_sdc1_rate, masked_share, non_finite_share,
+          ci99_high (its 99% Wilson interval), mean_sdc1_rate with sdc1_ci99_low and sdc1_ci99_high
+          (Wilson at the effective sample size), masked_share, non_finite_share,
           n_injections (images per fault), format, target, margin (of error, 99%);
         - ``"layers"``: one row per layer with faults: layer, then the same findings;
         - ``"bits"``: one row per bit with faults: bit, field, then the same findings;
@@ -178,15 +182,20 @@ class Campaign:
           critical_ci99_high, sdc1_rate with sdc1_ci99_low and sdc1_ci99_high), design_effect and
           simple_random_needs; and ``"strata"``: one row per
           stratum (stratum, population, exact, faults, critical_faults, critical_fault_rate,
-          ci99_low, ci99_high, mean_sdc1_rate). The other tables are then of the faults drawn.
+          ci99_low, ci99_high, mean_sdc1_rate); and ``"weighted_layers"`` and ``"weighted_bits"``:
+          each layer's and bit's rates as the design weighs them, with 99% intervals of the group
+          as a domain of the stratified sample (faults drawn, population, critical_fault_rate,
+          ci99_low, ci99_high, mean_sdc1_rate, sdc1_ci99_low, sdc1_ci99_high). The other tables
+          are then of the faults drawn.
         """
         import pandas as pd
         report = self.report()
         overall = {key: report.get(key) for key in ("faults", "critical_faults", "critical_fault_rate")}
         low, high = report.get("ci99", (None, None))
         overall.update(ci99_low=low, ci99_high=high)
-        for key in ("mean_sdc1_rate", "masked_share", "non_finite_share", "n_injections", "format", "target",
-                    "margin"):
+        overall["mean_sdc1_rate"] = report.get("mean_sdc1_rate")
+        overall["sdc1_ci99_low"], overall["sdc1_ci99_high"] = report.get("sdc1_ci99", (None, None))
+        for key in ("masked_share", "non_finite_share", "n_injections", "format", "target", "margin"):
             overall[key] = report.get(key)
         tables = {"overall": pd.DataFrame([overall])}
         for key, first in (("layers", ["layer"]), ("bits", ["bit", "field"]), ("fields", ["field"])):
@@ -205,6 +214,8 @@ class Campaign:
                 "sdc1_ci99_high": i["ci99"][1], "design_effect": design["design_effect"],
                 "simple_random_needs": design["simple_random_needs"]}])
             tables["strata"] = pd.DataFrame(_split_interval(design["strata"]))
+            tables["weighted_layers"] = pd.DataFrame(_split_interval(design.get("layers") or []))
+            tables["weighted_bits"] = pd.DataFrame(_split_interval(design.get("bits") or []))
         classes = report.get("classes") or report.get("per_class")
         if classes:
             tables["classes"] = pd.DataFrame(_split_interval(classes))

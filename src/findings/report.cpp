@@ -24,7 +24,7 @@ std::vector<std::string_view> field_names(WordFormat format) {
 struct Tally {
   std::int64_t faults = 0, critical_faults = 0, images = 0, masked = 0;
   std::optional<std::int64_t> non_finite = 0;  // unknown once one row does not record it
-  double sdc1_sum = 0;
+  double sdc1_sum = 0, sdc1_squares = 0;
   void add(const ResultRow& row) {
     ++faults;
     critical_faults += row.counts.critical > 0;
@@ -32,7 +32,10 @@ struct Tally {
     masked += row.counts.masked;
     non_finite = non_finite && row.counts.non_finite ? std::optional(*non_finite + *row.counts.non_finite)
                                                      : std::nullopt;
-    sdc1_sum += row.counts.injections ? static_cast<double>(row.counts.critical) / row.counts.injections : 0;
+    const double rate =
+        row.counts.injections ? static_cast<double>(row.counts.critical) / row.counts.injections : 0;
+    sdc1_sum += rate;
+    sdc1_squares += rate * rate;
   }
   GroupStats stats(std::string name, double population = 0) const {
     GroupStats s;
@@ -43,6 +46,12 @@ struct Tally {
     s.ci99 =
         wilson_interval(static_cast<double>(critical_faults), static_cast<double>(faults), kZ99, population);
     s.mean_sdc1 = faults ? sdc1_sum / faults : 0;
+    // A simple random sample: one stratum, the group its domain (population 0: unbounded, no
+    // finite-population correction).
+    s.sdc1_ci99 =
+        domain_mean({DomainCell{population > 0 ? population : 1e18, faults, faults, sdc1_sum, sdc1_squares}},
+                    Estimand::kInferences, kZ99)
+            .interval;
     s.masked_share = images ? static_cast<double>(masked) / images : 0;
     s.non_finite_share =
         non_finite ? std::optional(images ? static_cast<double>(*non_finite) / images : 0.0) : std::nullopt;
@@ -156,25 +165,47 @@ DesignFindings design_findings(const Design& design, const std::vector<ResultRow
     s.mean_sdc1 = s.drawn ? tallies[h].sdc1_sum / s.drawn : 0;
     d.strata.push_back(std::move(s));
   }
-  // Layers and bits: each fault drawn stands for N_h / n_h faults of the population.
-  std::map<std::string, std::array<double, 4>> layers;  // weight, weighted critical, weighted SDC-1, drawn
-  std::map<int, std::array<double, 4>> bits;
+  // Layers and bits: each fault drawn stands for N_h / n_h faults of the population; each group
+  // is a domain of the stratified sample, its cells the strata it has draws in.
+  struct Group {
+    std::map<std::size_t, DomainCell> faults, inferences;  // by stratum
+  };
+  std::map<std::string, Group> layers;
+  std::map<int, Group> bits;
   std::vector<std::string> layer_order;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto h = of_row[i];
-    const double w = design.populations[h] / static_cast<double>(tallies[h].faults);
     const double c = rows[i].counts.critical > 0 ? 1.0 : 0.0, s = sdc1(rows[i]);
     if (!layers.count(rows[i].fault.layer)) layer_order.push_back(rows[i].fault.layer);
-    for (auto* group : {&layers[rows[i].fault.layer], &bits[rows[i].fault.bits.lowest()]}) {
-      (*group)[0] += w;
-      (*group)[1] += w * c;
-      (*group)[2] += w * s;
-      (*group)[3] += 1;
-    }
+    for (auto* group : {&layers[rows[i].fault.layer], &bits[rows[i].fault.bits.lowest()]})
+      for (auto [cells, value] : {std::pair{&group->faults, c}, std::pair{&group->inferences, s}}) {
+        auto& cell = (*cells)[h];
+        cell.population = design.populations[h];
+        cell.drawn = tallies[h].faults;
+        ++cell.in_domain;
+        cell.sum += value;
+        cell.sum_squares += value * value;
+      }
   }
-  const auto weighted = [](std::string name, const std::array<double, 4>& g) {
-    return WeightedGroup{std::move(name), static_cast<std::int64_t>(g[3]), g[0], g[0] > 0 ? g[1] / g[0] : 0,
-                         g[0] > 0 ? g[2] / g[0] : 0};
+  const auto weighted = [](std::string name, const Group& g) {
+    const auto cells = [](const std::map<std::size_t, DomainCell>& by_stratum) {
+      std::vector<DomainCell> out;
+      for (const auto& [h, cell] : by_stratum) out.push_back(cell);
+      return out;
+    };
+    const auto per_fault = domain_mean(cells(g.faults), Estimand::kFaults, kZ99);
+    const auto per_inference = domain_mean(cells(g.inferences), Estimand::kInferences, kZ99);
+    WeightedGroup w;
+    w.name = std::move(name);
+    for (const auto& [h, cell] : g.faults) {
+      w.drawn += cell.in_domain;
+      w.population += cell.population * static_cast<double>(cell.in_domain) / static_cast<double>(cell.drawn);
+    }
+    w.critical_fault_rate = per_fault.value;
+    w.mean_sdc1 = per_inference.value;
+    w.faults_ci99 = per_fault.interval;
+    w.sdc1_ci99 = per_inference.interval;
+    return w;
   };
   for (const auto& name : layer_order) d.layers.push_back(weighted(name, layers.at(name)));
   for (const auto& [bit, g] : bits) d.bits.push_back(weighted(std::to_string(bit), g));
@@ -302,6 +333,7 @@ void group_json(json::Writer& out, const GroupStats& g, const char* key, WordFor
   out.key("critical_fault_rate").number(g.critical_fault_rate);
   out.key("ci99").begin_array().number(g.ci99.low).number(g.ci99.high).end_array();
   out.key("mean_sdc1_rate").number(g.mean_sdc1);
+  out.key("sdc1_ci99").begin_array().number(g.sdc1_ci99.low).number(g.sdc1_ci99.high).end_array();
   out.key("masked_share").number(g.masked_share);
   out.key("non_finite_share").number(g.non_finite_share);
   out.end_object();
@@ -369,7 +401,9 @@ void design_json(json::Writer& out, const DesignFindings& d) {
       out.key("faults").number(g.drawn);
       out.key("population").number(g.population);
       out.key("critical_fault_rate").number(g.critical_fault_rate);
+      out.key("ci99").begin_array().number(g.faults_ci99.low).number(g.faults_ci99.high).end_array();
       out.key("mean_sdc1_rate").number(g.mean_sdc1);
+      out.key("sdc1_ci99").begin_array().number(g.sdc1_ci99.low).number(g.sdc1_ci99.high).end_array();
       out.end_object();
     }
     out.end_array();
@@ -383,6 +417,11 @@ std::string interval(const Interval& ci) {
   return fmt::format("[{:.1f}%, {:.1f}%]", 100 * ci.low, 100 * ci.high);
 }
 
+// An interval of a per-inference rate (often well under 1%).
+std::string fine_interval(const Interval& ci) {
+  return fmt::format("[{:.3f}%, {:.3f}%]", 100 * ci.low, 100 * ci.high);
+}
+
 std::string join(const std::vector<std::string>& values) {
   std::string text;
   for (const auto& v : values) text += (text.empty() ? "" : ", ") + v;
@@ -391,9 +430,9 @@ std::string join(const std::vector<std::string>& values) {
 
 // One table row of a group: name, faults, critical faults, rate, interval, mean SDC-1, masked.
 std::string group_line(const GroupStats& g) {
-  return fmt::format("{:<20.20} {:>7} {:>8} {:>7} {:>17} {:>10.3f}% {:>7}\n", g.name, g.faults,
+  return fmt::format("{:<20.20} {:>7} {:>8} {:>7} {:>17} {:>10.3f}% {:>19} {:>7}\n", g.name, g.faults,
                      g.critical_faults, percent(g.critical_fault_rate), interval(g.ci99), 100 * g.mean_sdc1,
-                     percent(g.masked_share));
+                     fine_interval(g.sdc1_ci99), percent(g.masked_share));
 }
 
 std::string design_text(const DesignFindings& d) {
@@ -422,21 +461,23 @@ std::string design_text(const DesignFindings& d) {
                                   s.population, s.drawn, s.critical_faults, percent(s.critical_fault_rate),
                                   interval(s.ci99), 100 * s.mean_sdc1);
   for (const auto* title : {"layer (weighted)", "bit (weighted)"}) {
-    text += fmt::format("\n{:<28} {:>10} {:>7} {:>12} {:>11}\n", title, "population", "faults",
-                        "critical rate", "mean SDC-1");
+    text += fmt::format("\n{:<28} {:>10} {:>7} {:>13} {:>17} {:>11} {:>19}\n", title, "population", "faults",
+                        "critical rate", "99% interval", "mean SDC-1", "99% interval");
     for (const auto& g : std::string_view(title) == "layer (weighted)" ? d.layers : d.bits)
-      text += fmt::format("{:<28.28} {:>10.0f} {:>7} {:>12} {:>10.3f}%\n", g.name, g.population, g.drawn,
-                          percent(g.critical_fault_rate), 100 * g.mean_sdc1);
+      text += fmt::format("{:<28.28} {:>10.0f} {:>7} {:>13} {:>17} {:>10.3f}% {:>19}\n", g.name, g.population,
+                          g.drawn, percent(g.critical_fault_rate), interval(g.faults_ci99), 100 * g.mean_sdc1,
+                          fine_interval(g.sdc1_ci99));
   }
   text +=
-      "(weighted: each fault drawn stands for N_h / n_h faults of its stratum; no interval for groups "
-      "that are not strata)\n\nthe faults drawn, unweighted:\n";
+      "(weighted: each fault drawn stands for N_h / n_h faults of its stratum; 99% intervals of a layer or "
+      "a bit as a domain of the stratified sample, Wilson at the effective sample size)\n\nthe faults drawn, "
+      "unweighted:\n";
   return text;
 }
 
 std::string group_table(const char* title, const std::vector<GroupStats>& groups) {
-  std::string text = fmt::format("\n{:<20} {:>7} {:>8} {:>7} {:>17} {:>11} {:>7}\n", title, "faults",
-                                 "critical", "rate", "99% interval", "mean SDC-1", "masked");
+  std::string text = fmt::format("\n{:<20} {:>7} {:>8} {:>7} {:>17} {:>11} {:>19} {:>7}\n", title, "faults",
+                                 "critical", "rate", "99% interval", "mean SDC-1", "99% interval", "masked");
   for (const auto& g : groups) text += group_line(g);
   return text;
 }
@@ -466,6 +507,11 @@ std::string report_json(const Report& r, const Comparison* reference) {
   out.key("critical_fault_rate").number(r.overall.critical_fault_rate);
   out.key("ci99").begin_array().number(r.overall.ci99.low).number(r.overall.ci99.high).end_array();
   out.key("mean_sdc1_rate").number(r.overall.mean_sdc1);
+  out.key("sdc1_ci99")
+      .begin_array()
+      .number(r.overall.sdc1_ci99.low)
+      .number(r.overall.sdc1_ci99.high)
+      .end_array();
   out.key("masked_share").number(r.overall.masked_share);
   out.key("non_finite_share").number(r.overall.non_finite_share);
   out.key("population").number(r.population);
@@ -539,8 +585,8 @@ std::string report_text(const Report& r) {
     text += fmt::format("stratified       {} {} (99%, layers as strata): achieved margin +-{:.2f}%\n",
                         percent(r.stratified->rate), interval(r.stratified->interval),
                         100 * r.stratified->interval.half_width());
-  text += fmt::format("mean SDC-1 rate  {:.3f}%   masked images {}   NaN/Inf images {}\n", 100 * o.mean_sdc1,
-                      percent(o.masked_share),
+  text += fmt::format("mean SDC-1 rate  {:.3f}% {} (99%)   masked images {}   NaN/Inf images {}\n",
+                      100 * o.mean_sdc1, fine_interval(o.sdc1_ci99), percent(o.masked_share),
                       o.non_finite_share ? percent(*o.non_finite_share) : "n/a (not recorded)");
   text += group_table("layer", r.layers);
   text += group_table("bit field", r.fields);

@@ -137,6 +137,66 @@ StratifiedMean stratified_mean(const std::vector<StratumSample>& strata, Estiman
   return m;
 }
 
+StratifiedMean domain_mean(const std::vector<DomainCell>& cells, Estimand estimand, double z) {
+  StratifiedMean m;
+  double size = 0, total = 0;  // N^_D and Y^_D
+  for (const auto& c : cells) {
+    if (c.in_domain == 0 || c.drawn == 0) continue;
+    const double w = c.population / static_cast<double>(c.drawn);
+    size += w * static_cast<double>(c.in_domain);
+    total += w * c.sum;
+    m.drawn += c.in_domain;
+  }
+  if (m.drawn == 0 || size <= 0) {
+    m.interval = Interval{0, 1};
+    return m;
+  }
+  const double r = std::clamp(total / size, 0.0, 1.0);
+  m.value = r;
+  bool census = true;  // every stratum the domain has draws in drawn whole: no sampling error
+  for (const auto& c : cells) {
+    if (c.in_domain == 0) continue;
+    census = census && static_cast<double>(c.drawn) >= c.population;
+    if (c.drawn < 2) continue;
+    const double n = static_cast<double>(c.drawn), k = static_cast<double>(c.in_domain);
+    // u over all n_h draws of the stratum (0 outside the domain): its sum and sum of squares.
+    const double u_sum = c.sum - r * k;
+    const double u_squares = c.sum_squares - 2 * r * c.sum + r * r * k;
+    const double s2 = std::max(0.0, (u_squares - u_sum * u_sum / n) / (n - 1));
+    m.variance += c.population * c.population * correction(c.population, n) * s2 / n;
+  }
+  m.variance /= size * size;
+  // The same draws as a stratified sample of the domain's parts of the strata (N^_hD = N_h
+  // n_hD / n_h), each part's variance smoothed as a stratum's: a part whose few draws did not
+  // vary is not taken to have no variance. The larger of the two variances is used.
+  std::vector<StratumSample> parts;
+  for (const auto& c : cells) {
+    if (c.in_domain == 0 || c.drawn == 0) continue;
+    StratumSample part;
+    part.population = c.population * static_cast<double>(c.in_domain) / static_cast<double>(c.drawn);
+    part.drawn = c.in_domain;
+    part.sum = c.sum;
+    part.sum_squares = c.sum_squares;
+    parts.push_back(part);
+  }
+  const double pooled = pooled_mean(parts);
+  double smoothed = 0;
+  for (const auto& part : parts) {
+    const double w = part.population / size, n = static_cast<double>(part.drawn);
+    smoothed += w * w * smoothed_variance(part, estimand, pooled) / n * correction(part.population, n);
+  }
+  m.variance = std::max(m.variance, smoothed);
+  if (census) {
+    m.effective = static_cast<double>(m.drawn);
+    m.interval = Interval{r, r};
+    return m;
+  }
+  const double spread = r * (1 - r);
+  m.effective = m.variance > 0 && spread > 0 ? spread / m.variance : static_cast<double>(m.drawn);
+  m.interval = wilson_interval(r * m.effective, m.effective, z);
+  return m;
+}
+
 std::vector<double> neyman_allocation(const std::vector<StratumSample>& strata, Estimand estimand, double z,
                                       double margin, bool proportional) {
   const double total = population_weight_sum(strata);

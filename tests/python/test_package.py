@@ -514,16 +514,18 @@ def test_results_tables_and_html_of_a_campaign(tmp_path, small_net, cifar):
     tables = campaign.tables()
     assert set(tables) == {"overall", "layers", "bits", "fields"}  # no per-class findings in the report
     findings = ["faults", "critical_faults", "critical_fault_rate", "ci99_low", "ci99_high", "mean_sdc1_rate",
-                "masked_share", "non_finite_share"]
+                "sdc1_ci99_low", "sdc1_ci99_high", "masked_share", "non_finite_share"]
     overall = tables["overall"]
-    assert len(overall) == 1 and list(overall.columns[:8]) == findings
+    assert len(overall) == 1 and list(overall.columns[:10]) == findings
     assert overall.loc[0, "faults"] == 12 and overall.loc[0, "critical_faults"] == (results["critical"] > 0).sum()
     assert overall.loc[0, "format"] == "int8"
     layers = tables["layers"]
-    assert list(layers.columns[:9]) == ["layer"] + findings
+    assert list(layers.columns[:11]) == ["layer"] + findings
     assert layers["layer"].tolist() == ["features.0", "features.4", "classifier"]
     assert (layers["ci99_low"] <= layers["critical_fault_rate"]).all()
     assert (layers["critical_fault_rate"] <= layers["ci99_high"]).all()
+    assert (layers["sdc1_ci99_low"] <= layers["mean_sdc1_rate"]).all()
+    assert (layers["mean_sdc1_rate"] <= layers["sdc1_ci99_high"]).all()
     bits = tables["bits"]
     assert list(bits.columns[:2]) == ["bit", "field"] and bits["faults"].sum() == 12
     assert all(field == ("sign" if bit == 7 else "magnitude") for bit, field in zip(bits["bit"], bits["field"]))
@@ -605,3 +607,14 @@ def test_a_stratified_campaign_gives_both_rates_and_its_strata_as_dataframes(tmp
     assert strata["population"].sum() == sum(1 for _ in open(published)) - 1
     assert strata["faults"].sum() == len(campaign.results)
     assert {"stratum", "exact", "critical_fault_rate", "ci99_low", "ci99_high", "mean_sdc1_rate"} <= set(strata)
+    # Layers and bits as the design weighs them, each with both rates' intervals.
+    for key, name in (("weighted_layers", "layer"), ("weighted_bits", "bit")):
+        groups = tables[key]
+        assert {name, "faults", "population", "critical_fault_rate", "ci99_low", "ci99_high", "mean_sdc1_rate",
+                "sdc1_ci99_low", "sdc1_ci99_high"} <= set(groups)
+        assert groups["faults"].sum() == len(campaign.results)
+        assert (groups["ci99_low"] <= groups["critical_fault_rate"]).all()
+        assert (groups["critical_fault_rate"] <= groups["ci99_high"]).all()
+        assert (groups["sdc1_ci99_low"] <= groups["mean_sdc1_rate"]).all()
+        assert (groups["mean_sdc1_rate"] <= groups["sdc1_ci99_high"]).all()
+    assert len(tables["weighted_layers"]) == 20 and len(tables["weighted_bits"]) == 32

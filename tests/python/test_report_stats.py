@@ -24,6 +24,27 @@ def wilson_interval(x, trials, population=0):
     return max(0.0, center - half), min(1.0, center + half)
 
 
+def mean_interval(values, population=0):
+    """The per-inference rate of a simple random sample: its mean; the variance of the mean, the
+    larger of s^2 / n and the smoothed ((n - 1) s^2 + p~ (1 - p~)) / n^2 (one pseudo-observation at
+    p~ = (sum + a) / (n + 2a), a = mean / 2), finite-population corrected; Wilson's interval at the
+    effective sample size mean (1 - mean) / variance."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return wilson_interval(mean * n, n)
+    s2 = sum((v - mean) ** 2 for v in values) / (n - 1)
+    a = max(mean, 1e-9) / 2
+    p = (sum(values) + a) / (n + 2 * a)
+    smoothed = ((n - 1) * s2 + p * (1 - p)) / n
+    correction = (population - n) / (population - 1) if population > 1 else 1.0
+    variance = max(s2, smoothed) / n * correction
+    if variance <= 0 or mean in (0.0, 1.0):
+        return wilson_interval(mean * n, n)
+    effective = mean * (1 - mean) / variance
+    return wilson_interval(mean * effective, effective)
+
+
 def main():
     dnnfi, published, out = sys.argv[1:]
     os.makedirs(out, exist_ok=True)
@@ -59,6 +80,10 @@ def main():
     check("masked_share", report["masked_share"], sum(int(r["masked"]) for r in rows) / images)
     check("mean_sdc1_rate", report["mean_sdc1_rate"],
           sum(int(r["critical"]) / int(r["n_injections"]) for r in rows) / n, 1e-9)
+    sdc1 = lambda members: [int(r["critical"]) / int(r["n_injections"]) for r in members]  # noqa: E731
+    low, high = mean_interval(sdc1(rows), population)
+    check("sdc1_ci99 low", report["sdc1_ci99"][0], low, 1e-9)
+    check("sdc1_ci99 high", report["sdc1_ci99"][1], high, 1e-9)
 
     layer_order = list(dict.fromkeys(r["Layer"] for r in rows))
     check("layer order", [g["layer"] for g in report["layers"]], layer_order)
@@ -73,6 +98,9 @@ def main():
             check(f"{group_key} {g[group_key]} ci99 low", g["ci99"][0], lo)
             check(f"{group_key} {g[group_key]} ci99 high", g["ci99"][1], hi)
             check(f"{group_key} {g[group_key]} rate", g["critical_fault_rate"], crit / len(members))
+            lo, hi = mean_interval(sdc1(members))
+            check(f"{group_key} {g[group_key]} sdc1_ci99 low", g["sdc1_ci99"][0], lo, 1e-9)
+            check(f"{group_key} {g[group_key]} sdc1_ci99 high", g["sdc1_ci99"][1], hi, 1e-9)
     check("bits present", sorted(g["bit"] for g in report["bits"]), sorted({int(r["Bit"]) for r in rows}))
 
     for failure in failures[:20]:

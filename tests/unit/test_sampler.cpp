@@ -184,6 +184,73 @@ TEST_CASE("a stratified mean weighs strata by population; drawn whole, a stratum
   CHECK(unknown.interval.high == 1);
 }
 
+TEST_CASE("a domain of a stratified sample: the design-weighted ratio and its linearized variance",
+          "[sampler][stratified]") {
+  const double z = normal_quantile(0.99);
+  // Two strata: A (N 100, 10 drawn, 4 in the domain with values 1, 1, 0, 0.5), B (N 300, 30 drawn,
+  // 6 in the domain with values 1, 0, 0, 0, 0, 0).
+  const std::vector<double> in_a{1, 1, 0, 0.5}, in_b{1, 0, 0, 0, 0, 0};
+  const auto cell = [](double population, std::int64_t drawn, const std::vector<double>& values) {
+    DomainCell c{population, drawn, static_cast<std::int64_t>(values.size()), 0, 0};
+    for (double v : values) {
+      c.sum += v;
+      c.sum_squares += v * v;
+    }
+    return c;
+  };
+  const auto m = domain_mean({cell(100, 10, in_a), cell(300, 30, in_b)}, Estimand::kInferences, z);
+  // N^_D = 100/10 * 4 + 300/30 * 6 = 100; Y^_D = 10 * 2.5 + 10 * 1 = 35.
+  const double r = 0.35;
+  CHECK(m.value == Approx(r));
+  CHECK(m.drawn == 10);
+  // u_i = [i in D](y_i - r) over every draw of the stratum (0 outside the domain), its sample
+  // variance; the variance sum N_h^2 (N_h - n_h)/(N_h - 1) s_u^2 / n_h, over N^_D^2.
+  const auto u_variance = [&](const std::vector<double>& values, int drawn) {
+    std::vector<double> u(static_cast<std::size_t>(drawn), 0.0);
+    for (std::size_t i = 0; i < values.size(); ++i) u[i] = values[i] - r;
+    double mean = 0, squares = 0;
+    for (double x : u) mean += x / drawn;
+    for (double x : u) squares += (x - mean) * (x - mean);
+    return squares / (drawn - 1);
+  };
+  const double linearized = (100.0 * 100 * 90 / 99 * u_variance(in_a, 10) / 10 +
+                             300.0 * 300 * 270 / 299 * u_variance(in_b, 30) / 30) /
+                            (100.0 * 100);
+  // The domain's parts as strata of N^_hD = 40 and 60 faults, each variance with one
+  // pseudo-observation at p~ = (sum + a) / (n + 2a), a = pooled mean 0.35 / 2.
+  const auto part_variance = [](const std::vector<double>& values, double part) {
+    const double n = static_cast<double>(values.size()), a = 0.35 / 2;
+    double sum = 0, squares = 0;
+    for (double v : values) sum += v;
+    for (double v : values) squares += (v - sum / n) * (v - sum / n);
+    const double p = (sum + a) / (n + 2 * a);
+    const double variance = (squares + p * (1 - p)) / n;
+    return (part / 100) * (part / 100) * variance / n * (part - n) / (part - 1);
+  };
+  const double smoothed = part_variance(in_a, 40) + part_variance(in_b, 60);
+  const double expected = std::max(linearized, smoothed);
+  CHECK(m.variance == Approx(expected));
+  CHECK(m.effective == Approx(r * (1 - r) / expected));
+  const auto wilson = wilson_interval(r * m.effective, m.effective, z);
+  CHECK(m.interval.low == Approx(wilson.low));
+  CHECK(m.interval.high == Approx(wilson.high));
+  // A domain that is a whole stratum, drawn whole: its rate, without sampling error.
+  const auto census = domain_mean({cell(4, 4, {1, 0, 0, 0})}, Estimand::kFaults, z);
+  CHECK(census.value == Approx(0.25));
+  CHECK(census.interval.low == Approx(0.25));
+  CHECK(census.interval.high == Approx(0.25));
+  // Values that do not vary (no critical fault): Wilson at the domain's own draws, not a point.
+  const auto none = domain_mean({cell(1000, 50, std::vector<double>(20, 0.0))}, Estimand::kFaults, z);
+  CHECK(none.value == 0);
+  CHECK(none.interval.low == 0);
+  CHECK(none.interval.high == Approx(wilson_interval(0, 20, z).high));
+  CHECK(none.interval.high > 0.1);
+  // No draws in the domain: nothing known.
+  const auto unknown = domain_mean({DomainCell{100, 10, 0, 0, 0}}, Estimand::kFaults, z);
+  CHECK(unknown.interval.low == 0);
+  CHECK(unknown.interval.high == 1);
+}
+
 TEST_CASE("Neyman allocation follows N_h S_h, never past a stratum's population", "[sampler][stratified]") {
   const double z = normal_quantile(0.99);
   StratumSample spread, flat, small;
