@@ -18,7 +18,8 @@
 // where `dnnfi run` stops (the same sampler class), with seed 1..N.
 // With --domains it also prints, per design, how often each layer's and each bit's 99% interval
 // (a domain of the stratified sample, as `dnnfi report` gives them) holds that group's true rate
-// at the stop, for both rates: the mean over the groups and the worst group.
+// at the stop, for both rates (over the replays that drew the group): the mean over the groups
+// and the worst group.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
