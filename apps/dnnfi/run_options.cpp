@@ -103,6 +103,9 @@ void add_run_options(CLI::App* cmd, const std::shared_ptr<RunOptions>& opts) {
   cmd->add_flag("--overwrite", opts->request.campaign.overwrite,
                 "replace the results of another campaign in -o (a dnnfi results file with its provenance; "
                 "default: refused), e.g. after retraining the model");
+  cmd->add_flag("--per-image", opts->request.campaign.per_image,
+                "also write which images each fault made critical, and their faulty class, to "
+                "RESULTS.images.csv beside -o (read by report and the Python package)");
   cmd->add_flag("-q,--quiet", opts->quiet, "no progress bar");
 }
 

@@ -190,6 +190,9 @@ struct CampaignOptions {
   // --overwrite: an -o holding another campaign's results (dnnfi's: its header and provenance say
   // so) is replaced instead of refused; anything else is still refused. Default: refused.
   bool overwrite = false;
+  // --per-image: which images each fault made critical, and into which class, in RESULTS.images.csv
+  // beside the results (per_image.hpp). Default: off, counts only.
+  bool per_image = false;
 };
 
 // The whole request of `dnnfi run`: the model and test set, the inference, the campaign.

@@ -40,6 +40,8 @@ struct EngineOptions {
   // group instead of completing it; those faults were never reported, so a resumed campaign
   // reruns them. Default: none.
   const std::atomic<bool>* stop = nullptr;
+  // Counts carry each fault's critical images (Counts::critical_images). Default: off.
+  bool per_image = false;
 };
 
 class Engine {

@@ -49,6 +49,9 @@ struct Provenance {
   // Rows taken over from a file without provenance (--adopt), and how many; empty: none. Kept by
   // every later resume and merge, so the adoption stays on record.
   std::string adopted;
+  // --per-image: the name of the per-image outcomes file beside the results (per_image.hpp);
+  // empty: none. Not part of the campaign's identity, but a resume must keep it.
+  std::string per_image;
   // What the faults hit: the word format and the target (weights | activations), and the bits the
   // list was drawn from ("0-31", or --bits of the faultlist that wrote it) with its burst: the
   // population a report and an iterative campaign count. Files of an older dnnfi read fp32,

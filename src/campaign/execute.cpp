@@ -48,7 +48,7 @@ CampaignSummary execute(const CampaignPlan& plan, const Provenance& provenance, 
         const ResultRow row{todo[i], counts, plan.rule};
         store.append(row);
         sampler.observe(row);
-        summary.totals += counts;
+        summary.totals += tally_of(counts);
         ++ran;
         ++summary.ran;
         if (controls.test_signal_after_rows > 0 && summary.ran == controls.test_signal_after_rows)

@@ -112,6 +112,10 @@ void check_request(const CampaignRequest& request) {
   const auto& options = request.campaign;
   check_shard(options.shard);
   if (options.memory_limit) check_memory_limit(*options.memory_limit);
+  if (options.per_image && options.replay)
+    throw Error(ExitCode::kUsage,
+                "--per-image with --replay " + options.replay->string() +
+                    ": a replay takes counts from a file and runs no image; drop one of them");
   if (const auto& it = options.iterative) {
     if (!(it->margin > 0 && it->margin < 0.5))
       throw Error(ExitCode::kUsage, "--margin must be between 0 and 0.5 (0.01: one percentage point), got " +
@@ -254,6 +258,7 @@ CampaignPlan plan_campaign(const CampaignRequest& request, const CampaignInputs&
       options.memory_limit.value_or(inference.use_cuda ? kDefaultCudaMemoryLimit : kDefaultMemoryLimit);
   engine.non_finite = options.non_finite;
   engine.stack = options.stack;
+  engine.per_image = options.per_image;
   return plan;
 }
 

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_set>
 
 #include "dnnfi/errors.hpp"
 #include "platform/file_lock.hpp"
+#include "platform/files.hpp"
 #include "results/outputs.hpp"
 
 namespace dnnfi {
@@ -16,6 +18,7 @@ namespace dnnfi {
 ResultsStore::ResultsStore(std::filesystem::path output, const std::vector<std::filesystem::path>& inputs)
     : path_(std::move(output)) {
   check_output(path_, OutputKind::kResults, inputs, "-o");
+  per_image_path_ = per_image_path(path_);
   lock_ = std::make_unique<FileLock>(path_);
 }
 
@@ -25,10 +28,21 @@ ResultsStore::~ResultsStore() {
   if (lock_ && lock_->created() && std::filesystem::file_size(path_, ec) == 0 && !ec) {
     std::filesystem::remove(path_, ec);
     std::filesystem::remove(provenance_path(path_), ec);
+    if (per_image_created_) std::filesystem::remove(per_image_path_, ec);
   }
 }
 
 Provenance ResultsStore::check(Provenance ours, const StoreCheck& check) {
+  ours = check_rows(std::move(ours), check);
+  if (check.per_image) {
+    per_image_ = true;
+    ours.per_image = per_image_path_.filename().string();
+    check_per_image_file();
+  }
+  return ours;
+}
+
+Provenance ResultsStore::check_rows(Provenance ours, const StoreCheck& check) {
   const auto where = path_.string();
   // An empty results file holds nothing to protect: a provenance left beside it is stale.
   if (std::filesystem::file_size(path_) == 0) return ours;
@@ -43,6 +57,7 @@ Provenance ResultsStore::check(Provenance ours, const StoreCheck& check) {
         // The user asked for it, and the file is dnnfi's (its header and its provenance say so).
         spdlog::warn("{}: replacing the results of another campaign ({}; --overwrite)", where, why);
         std::filesystem::resize_file(path_, 0);
+        replacing_ = true;  // and its per-image outcomes
         return ours;
       }
       throw InputError(provenance_path(path_).string() + ": " + where +
@@ -50,6 +65,10 @@ Provenance ResultsStore::check(Provenance ours, const StoreCheck& check) {
                        "); use another -o, the same options, or --overwrite to replace them");
     }
     ours.adopted = theirs->adopted;  // an adoption stays on record
+    started_per_image_ = !theirs->per_image.empty();
+    if (started_per_image_ && !check.per_image && std::filesystem::file_size(path_) > 0)
+      throw InputError(provenance_path(path_).string() + ": " + where +
+                       " was started with --per-image; continue it with --per-image (or use another -o)");
     if (check.adopt) spdlog::info("{}: its provenance is this campaign's; --adopt has nothing to do", where);
   }
 
@@ -107,6 +126,57 @@ Provenance ResultsStore::check(Provenance ours, const StoreCheck& check) {
   return ours;
 }
 
+void ResultsStore::check_per_image_file() {
+  const auto where = per_image_path_.string();
+  const auto with_critical =
+      std::count_if(rows_.begin(), rows_.end(), [](const ResultRow& r) { return r.counts.critical > 0; });
+  std::error_code ec;
+  const bool present =
+      std::filesystem::exists(per_image_path_, ec) && std::filesystem::file_size(per_image_path_, ec) > 0;
+  if (with_critical > 0 && !started_per_image_)
+    throw InputError(
+        path_.string() + ": its " + std::to_string(rows_.size()) +
+        " rows were run without --per-image, so which images they made critical is not on record; "
+        "use another -o for per-image outcomes, or continue without --per-image");
+  if (!present) {
+    if (with_critical > 0)
+      throw InputError(where + ": missing; it holds the per-image outcomes of " + path_.string() +
+                       "'s rows (restore it, or use another -o)");
+    return;
+  }
+  if (!is_per_image_file(per_image_path_))
+    throw InputError(where + ": exists and is not dnnfi's per-image outcomes (" +
+                     first_line_of(per_image_path_) + "); not overwriting it, use another -o");
+  auto file = read_per_image(per_image_path_);
+  if (file.head.results != path_.filename().string())
+    throw InputError(where, 2,
+                     "holds the per-image outcomes of " + file.head.results + ", not of " +
+                         path_.filename().string() + "; not overwriting it, use another -o");
+  if (replacing_) return;  // --overwrite: replaced with the results
+  if (rows_.empty() && !file.faults.empty())
+    throw InputError(where + ": holds the per-image outcomes of " + std::to_string(file.faults.size()) +
+                     " faults, and " + path_.string() +
+                     " holds no row; not overwriting them (move the file away, or use another -o)");
+  // Lines of a fault whose row a kill cut short are dropped: that fault runs again.
+  std::unordered_set<std::int64_t> have;
+  for (const auto& row : rows_) have.insert(row.fault.injection);
+  std::vector<PerImageFault> kept;
+  for (auto& fault : file.faults)
+    if (have.count(fault.injection)) kept.push_back(std::move(fault));
+  if (kept.size() < file.faults.size() || file.torn_bytes > 0)
+    spdlog::warn("{}: dropping the lines of {} fault(s) without a results row; they run again", where,
+                 file.faults.size() - kept.size() + (file.torn_bytes > 0 ? 1 : 0));
+  file.faults = std::move(kept);
+  check_per_image(file, rows_, per_image_path_, path_);
+  per_image_read_head_ = std::move(file.head);
+  per_image_kept_ = std::move(file.faults);
+}
+
+void ResultsStore::set_per_image_head(PerImageHead head) {
+  head.results = path_.filename().string();
+  per_image_head_ = std::move(head);
+}
+
 const ResultRow* ResultsStore::find(std::int64_t injection) const {
   const auto it = by_injection_.find(injection);
   return it == by_injection_.end() ? nullptr : &rows_[it->second];
@@ -120,12 +190,28 @@ void ResultsStore::begin(const Provenance& provenance) {
     spdlog::warn("{}: dropping a torn last line ({} bytes); that fault runs again", path_.string(),
                  torn_bytes_);
   writer_.emplace(ResultsWriter::resume(path_, complete_bytes_, has_header_));
+  if (!per_image_) return;
+  if (!per_image_head_) throw std::logic_error("per-image outcomes without their head");
+  if (per_image_read_head_ && (per_image_read_head_->labels != per_image_head_->labels ||
+                               per_image_read_head_->golden != per_image_head_->golden))
+    throw InputError(
+        per_image_path_.string() +
+        ": its labels or golden classes are not this run's (another test set, or other numerics); "
+        "use another -o");
+  std::error_code ec;
+  per_image_created_ = !std::filesystem::exists(per_image_path_, ec);
+  replace_per_image(per_image_path_, *per_image_head_, per_image_kept_);
+  per_image_kept_.clear();
+  per_image_writer_ = std::make_unique<PerImageWriter>(per_image_path_);
 }
 
 void ResultsStore::append(const ResultRow& row) {
+  // The critical images first: a row on file always has its lines beside it.
+  if (per_image_writer_) per_image_writer_->append(row.fault.injection, row.counts.critical_images);
   writer_->append(row);
   by_injection_.emplace(row.fault.injection, rows_.size());
   rows_.push_back(row);
+  rows_.back().counts.critical_images.clear();  // on file; not kept in memory
 }
 
 void ResultsStore::finish_in_order(const std::vector<Fault>& faults) {
@@ -137,6 +223,15 @@ void ResultsStore::finish_in_order(const std::vector<Fault>& faults) {
   writer_.reset();
   auto rows = rows_;
   std::stable_sort(rows.begin(), rows.end(), before);
+  if (per_image_writer_) {
+    per_image_writer_.reset();
+    auto file = read_per_image(per_image_path_);
+    const auto fault_at = [&](const PerImageFault& f) { return position.at(f.injection); };
+    std::stable_sort(
+        file.faults.begin(), file.faults.end(),
+        [&](const PerImageFault& a, const PerImageFault& b) { return fault_at(a) < fault_at(b); });
+    replace_per_image(per_image_path_, file.head, file.faults);
+  }
   replace_results(path_, rows);
   rows_ = std::move(rows);
   by_injection_.clear();

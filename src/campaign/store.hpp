@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
+#include "dnnfi/per_image.hpp"
 #include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
 #include "strata.hpp"
@@ -27,6 +29,9 @@ struct StoreCheck {
   NonFiniteRule rule = kDefaultNonFiniteRule;
   bool adopt = false;      // --adopt: rows without provenance are taken (checked row by row)
   bool overwrite = false;  // --overwrite: another campaign's results are replaced
+  // --per-image: each fault's critical images go to per_image_path(output) as well; a resumed
+  // file's are checked against its rows.
+  bool per_image = false;
 };
 
 class ResultsStore {
@@ -52,10 +57,14 @@ class ResultsStore {
   // The row of a fault the file holds (found at check() or appended since), or nullptr.
   const ResultRow* find(std::int64_t injection) const;
 
+  // With --per-image: every image's label and golden class, before begin(). A resumed per-image
+  // file must have the same (an InputError otherwise).
+  void set_per_image_head(PerImageHead head);
   // Writes `provenance` beside the file and opens the file for appending (a torn last line is
-  // dropped, a new file gets its header). Once, before the first append.
+  // dropped, a new file gets its header); with --per-image, the per-image file too (rewritten
+  // with the faults of the rows kept). Once, before the first append.
   void begin(const Provenance& provenance);
-  // Appends a finished fault's row, flushed at once.
+  // Appends a finished fault's row, flushed at once; with --per-image its critical images first.
   void append(const ResultRow& row);
   // Writes the provenance again (a stratified campaign's design grows with each round).
   void update(const Provenance& provenance) { write_provenance(path_, provenance); }
@@ -72,6 +81,18 @@ class ResultsStore {
   std::uintmax_t complete_bytes_ = 0, torn_bytes_ = 0;
   bool has_header_ = false, begun_ = false;
   std::optional<ResultsWriter> writer_;
+  // --per-image: the file, its head, the faults it held of the rows kept, and its writer.
+  bool per_image_ = false, per_image_created_ = false;
+  std::filesystem::path per_image_path_;
+  std::optional<PerImageHead> per_image_head_, per_image_read_head_;
+  std::vector<PerImageFault> per_image_kept_;
+  std::unique_ptr<PerImageWriter> per_image_writer_;
+  // Reads and checks the per-image file of a resumed campaign (check()).
+  void check_per_image_file();
+  // check() of the results file alone.
+  Provenance check_rows(Provenance ours, const StoreCheck& check);
+  bool replacing_ = false;          // --overwrite replaces another campaign's file
+  bool started_per_image_ = false;  // its provenance says --per-image
 };
 
 }  // namespace dnnfi

@@ -8,6 +8,7 @@
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/per_image.hpp"
 #include "dnnfi/provenance.hpp"
 #include "dnnfi/results.hpp"
 #include "platform/file_lock.hpp"
@@ -27,6 +28,50 @@ std::string list_some(const std::vector<std::int64_t>& values) {
 bool same_counts(const Counts& a, const Counts& b) {
   return a.injections == b.injections && a.masked == b.masked && a.non_critical == b.non_critical &&
          a.critical == b.critical && a.non_finite == b.non_finite;
+}
+
+// The parts' per-image outcomes (run --per-image), each checked against its part's rows and all
+// of one test set and golden pass; nullopt when the parts have none. By Injection.
+struct PartsPerImage {
+  PerImageHead head;
+  std::map<std::int64_t, std::vector<CriticalImage>> images;
+};
+
+std::optional<PartsPerImage> read_parts_per_image(const MergeOptions& options,
+                                                  const std::vector<Provenance>& parts,
+                                                  const std::vector<std::vector<ResultRow>>& part_rows) {
+  std::size_t with = 0;
+  for (const auto& p : parts) with += p.per_image.empty() ? 0 : 1;
+  if (with == 0) return std::nullopt;
+  if (with < parts.size())
+    throw InputError(
+        fmt::format("{} of the {} parts were run with --per-image; merge them all with per-image "
+                    "outcomes, or none (the parts' provenance says which)",
+                    with, parts.size()));
+  std::optional<PartsPerImage> merged;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto path = per_image_path(options.inputs[i]);
+    if (!std::filesystem::exists(path))
+      throw InputError(path.string() + ": missing; " + options.inputs[i].string() +
+                       " was run with --per-image");
+    auto file = read_per_image(path);
+    check_per_image(file, part_rows[i], path, options.inputs[i]);
+    if (!merged) {
+      merged.emplace();
+      merged->head = file.head;
+    } else if (file.head.labels != merged->head.labels || file.head.golden != merged->head.golden) {
+      throw InputError(path.string() + ": its labels or golden classes are not those of " +
+                       per_image_path(options.inputs[0]).string() + " (another test set, or other numerics)");
+    }
+    for (auto& fault : file.faults) {
+      const auto [at, fresh] = merged->images.emplace(fault.injection, fault.images);
+      if (!fresh && !(at->second == fault.images))
+        throw InputError(
+            path.string(), fault.line,
+            fmt::format("Injection {}: other critical images than in another part", fault.injection));
+    }
+  }
+  return merged;
 }
 
 }  // namespace
@@ -70,6 +115,7 @@ MergeSummary merge_results(const MergeOptions& options) {
   std::vector<std::optional<ResultRow>> rows(sequence.size());
   std::vector<std::string> row_source(sequence.size());
   std::set<std::size_t> shards_seen;
+  std::vector<std::vector<ResultRow>> part_rows(parts.size());
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto& input = options.inputs[i];
     shards_seen.insert(parts[i].shard.index);
@@ -91,6 +137,7 @@ MergeSummary merge_results(const MergeOptions& options) {
         throw InputError(
             input.string(), reader.line(),
             fmt::format("row over {} images; the campaign runs {}", row.counts.injections, first.images));
+      part_rows[i].push_back(row);
       if (!slot) {
         slot = std::move(row);
         row_source[at->second] = input.string();
@@ -100,6 +147,9 @@ MergeSummary merge_results(const MergeOptions& options) {
       spdlog::warn("{}: a torn last line ({} bytes) is left out; that fault is missing", input.string(),
                    reader.torn_bytes());
   }
+
+  const auto per_image = read_parts_per_image(options, parts, part_rows);
+  part_rows.clear();
 
   MergeSummary summary;
   summary.faults = sequence.size();
@@ -156,6 +206,22 @@ MergeSummary merge_results(const MergeOptions& options) {
       summary.totals += row->counts;
     }
   summary.rows = present.size();
+  if (per_image) {
+    // Replaced only as the results are: an earlier merge's, never a file dnnfi did not write as such.
+    const auto path = per_image_path(options.output);
+    if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) > 0 &&
+        !(is_per_image_file(path) && read_per_image(path).head.results == options.output.filename().string()))
+      throw InputError(path.string() + " exists and is not the per-image outcomes of " +
+                       options.output.string() + "; choose another -o");
+    auto head = per_image->head;
+    head.results = options.output.filename().string();
+    std::vector<PerImageFault> faults;
+    for (const auto& row : present)
+      if (const auto it = per_image->images.find(row.fault.injection); it != per_image->images.end())
+        faults.push_back({row.fault.injection, it->second, 0});
+    merged.per_image = path.filename().string();
+    replace_per_image(path, head, faults);
+  }
   write_provenance(options.output, merged);
   replace_results(options.output, present);
   return summary;

@@ -124,8 +124,9 @@ CampaignSummary run_campaign(const CampaignRequest& request, const CampaignContr
   inputs.device = device.str();
   auto plan = plan_campaign(request, inputs);
   // The results file is checked before the model is loaded and the golden pass runs.
-  auto provenance = store.check(plan.provenance, StoreCheck{plan.faults.faults, plan.population, plan.images,
-                                                            plan.rule, options.adopt, options.overwrite});
+  auto provenance =
+      store.check(plan.provenance, StoreCheck{plan.faults.faults, plan.population, plan.images, plan.rule,
+                                              options.adopt, options.overwrite, options.per_image});
   stop_requested();
   auto model = load_for_inference(*files, device, inference, options.target);
   check_model_fits(model, data, source.path.string());
@@ -148,6 +149,15 @@ CampaignSummary run_campaign(const CampaignRequest& request, const CampaignContr
                at::get_num_threads(), device.str());
   stop_requested();
 
+  if (options.per_image) {
+    torch::InferenceMode inference_mode;
+    const auto as_vector = [](const torch::Tensor& t) {
+      const auto host = t.to(torch::kCPU, torch::kLong).contiguous();
+      return std::vector<std::int64_t>(host.data_ptr<std::int64_t>(),
+                                       host.data_ptr<std::int64_t>() + host.numel());
+    };
+    store.set_per_image_head({{}, as_vector(data.labels), as_vector(engine->golden_logits().argmax(1))});
+  }
   const auto values = needs_fault_values(plan) ? model_fault_values(model, inputs.targets) : nullptr;
   auto sampler = make_sampler(plan, inputs.targets, values.get());
   auto summary = execute(plan, provenance, *engine, store, *sampler, controls);

@@ -44,7 +44,7 @@ void ActivationRuns::evaluate_activation(const Fault& fault, const FaultSite& si
       ++at;
     while (at < plan_.size() && !plan_[at].input_cached);
   at = std::min(at, plan_.size());
-  CountSums sums;
+  auto sums = propagation_.chunk_sums();
   std::map<std::int64_t, Gathered> gathered;  // by the length of the batches they came from
   std::vector<GoneBack> back;                 // per batch
   std::size_t b = 0;
@@ -65,13 +65,13 @@ void ActivationRuns::evaluate_activation(const Fault& fault, const FaultSite& si
           stage.residual ? c.conv_out[site.stage][site.child] : c.stage_in[site.stage + 1];
       const auto out = fault_activation(golden_out, fault.index, fault.bits, fault.model);
       if (bit_equal(out, golden_out)) {
-        propagation_.masked_early(sums, golden_batch);
+        propagation_.masked_early(sums, golden_batch, offset);
         return;
       }
       if (until == at) {  // the batch goes on whole
         const auto logits = stage.residual ? propagation_.finish_residual(site, out, c, length, 1)
                                            : propagation_.propagate(out, site.stage + 1, c, length, 1);
-        propagation_.count(sums, golden_batch, logits.front());
+        propagation_.count(sums, golden_batch, logits.front(), offset);
         return;
       }
       x = stage.residual ? propagation_.finish_block(site, out, c, length, 1) : out;
@@ -82,8 +82,9 @@ void ActivationRuns::evaluate_activation(const Fault& fault, const FaultSite& si
     const auto differ = same.logical_not().nonzero().flatten();
     const std::int64_t n = differ.size(0);
     if (n < length) {
-      const auto masked = golden_batch.index_select(0, same.nonzero().flatten());
-      sums.add(masked, masked, rule_);
+      const auto rows = same.nonzero().flatten();
+      const auto masked = golden_batch.index_select(0, rows);
+      sums.add(masked, masked, rule_, rows + offset);
       images_masked_early_ += length - n;
     }
     if (n == 0) {
@@ -112,7 +113,7 @@ void ActivationRuns::evaluate_activation(const Fault& fault, const FaultSite& si
     if (!gone.input.defined()) return;
     const auto logits = propagation_.run_stages(gone.stage, plan_.size(), gone.input);
     sums.add(golden.narrow(0, offset, length).index_select(0, gone.rows), logits.index_select(0, gone.rows),
-             rule_);
+             rule_, gone.rows + offset);
   });
   *counts += sums.total();
 }
@@ -185,7 +186,7 @@ void ActivationRuns::run_gathered(Gathered& g, std::size_t from, std::int64_t le
     if (g.until == plan_.size()) {
       const auto index =
           torch::tensor(std::vector<std::int64_t>(images.begin(), images.begin() + n), torch::kLong);
-      sums.add(cache_.logits().index_select(0, index.to(x.device())), x.narrow(0, 0, n), rule_);
+      sums.add(cache_.logits().index_select(0, index.to(x.device())), x.narrow(0, 0, n), rule_, index);
     } else {
       // Back to their batches: batch i / batch_, row i % batch_ of image i of the chunk.
       for (std::int64_t k = 0; k < n;) {

@@ -8,7 +8,11 @@ namespace {
 class NaiveEngine final : public Engine {
  public:
   NaiveEngine(Model& model, const Dataset& data, const EngineOptions& options)
-      : model_(model), data_(data), batch_(options.batch_size), rule_(options.non_finite) {
+      : model_(model),
+        data_(data),
+        batch_(options.batch_size),
+        rule_(options.non_finite),
+        per_image_(options.per_image) {
     for (const auto& layer : model_.info().layers) model_macs_ += static_cast<double>(layer.macs);
   }
 
@@ -31,11 +35,11 @@ class NaiveEngine final : public Engine {
     torch::InferenceMode inference;
     const auto golden = golden_logits();
     ScopedFault patch(model_, fault);
-    CountSums sums;
+    CountSums sums(per_image_, 0);
     executed_macs_ += model_macs_ * static_cast<double>(data_.size());
     for_each_batch(data_.size(), batch_, [&](std::int64_t start, std::int64_t length) {
       sums.add(golden.narrow(0, start, length), model_.forward(device_batch(data_, model_, start, length)),
-               rule_);
+               rule_, start);
     });
     return sums.total();
   }
@@ -53,6 +57,7 @@ class NaiveEngine final : public Engine {
   const Dataset& data_;
   std::int64_t batch_;
   NonFiniteRule rule_;
+  bool per_image_;
   double model_macs_ = 0;  // conv/linear multiply-accumulates of one image
   double executed_macs_ = 0;
   torch::Tensor golden_;

@@ -77,7 +77,7 @@ std::vector<torch::Tensor> Propagation::propagate(torch::Tensor x, std::size_t n
 void Propagation::evaluate_whole_stage(const Fault& fault, const FaultSite& site, Counts* counts) {
   const auto& golden = cache_.logits();
   ScopedFault patch(model_, fault);
-  CountSums sums;
+  auto sums = chunk_sums();
   std::size_t from = site.stage;
   while (from > 0 && !plan_[from].input_cached) --from;
   std::size_t b = 0;
@@ -89,7 +89,7 @@ void Propagation::evaluate_whole_stage(const Fault& fault, const FaultSite& site
       x = plan_.run_stage(s, x);
       executed_macs_ += plan_.stage_macs(s) * static_cast<double>(length);
     }
-    count(sums, golden_batch, propagate(x, site.stage + 1, c, length, 1).front());
+    count(sums, golden_batch, propagate(x, site.stage + 1, c, length, 1).front(), offset);
   });
   counts[0] += sums.total();
 }

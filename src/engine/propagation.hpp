@@ -40,8 +40,9 @@ torch::Tensor stack_copies(const torch::Tensor& x, std::size_t k);
 
 class Propagation {
  public:
-  Propagation(Model& model, StagePlan& plan, GoldenCache& cache, std::int64_t batch, NonFiniteRule rule)
-      : model_(model), plan_(plan), cache_(cache), batch_(batch), rule_(rule) {}
+  Propagation(Model& model, StagePlan& plan, GoldenCache& cache, std::int64_t batch, NonFiniteRule rule,
+              bool per_image)
+      : model_(model), plan_(plan), cache_(cache), batch_(batch), rule_(rule), per_image_(per_image) {}
 
   Model& model() const { return model_; }
   StagePlan& plan() const { return plan_; }
@@ -85,15 +86,18 @@ class Propagation {
   torch::Tensor run_window(std::size_t s, const StageWindow& w, const torch::Tensor& input,
                            const BatchCache& sample, std::int64_t length);
 
-  // Adds a batch's counts: its logits against golden; undefined logits: the batch left early,
-  // masked as a whole.
-  void count(CountSums& sums, const torch::Tensor& golden, const torch::Tensor& logits) const {
-    sums.add(golden, logits.defined() ? logits : golden, rule_);
+  // One fault's sums over the held chunk (its critical images too, when they are asked for).
+  CountSums chunk_sums() const { return CountSums(per_image_, cache_.chunk_start(cache_.loaded())); }
+  // Adds the counts of the batch at `offset` of the chunk: its logits against golden; undefined
+  // logits: the batch left early, masked as a whole.
+  void count(CountSums& sums, const torch::Tensor& golden, const torch::Tensor& logits,
+             std::int64_t offset) const {
+    sums.add(golden, logits.defined() ? logits : golden, rule_, offset);
   }
   // A batch equal to golden before the logits: masked, and counted as an early exit.
-  void masked_early(CountSums& sums, const torch::Tensor& golden) {
+  void masked_early(CountSums& sums, const torch::Tensor& golden, std::int64_t offset) {
     ++early_exits_;
-    sums.add(golden, golden, rule_);
+    sums.add(golden, golden, rule_, offset);
   }
   void early_exit() { ++early_exits_; }
   void add_macs(double macs) { executed_macs_ += macs; }
@@ -122,6 +126,7 @@ class Propagation {
   GoldenCache& cache_;
   std::int64_t batch_;
   NonFiniteRule rule_;
+  bool per_image_;
   std::size_t stack_ = 1;
   CheckedOnce<std::pair<std::size_t, std::int64_t>> stack_checks_;  // by faults, images per slice
   CheckedOnce<std::size_t, std::optional<Footprint>> footprints_;   // by stage

@@ -24,9 +24,10 @@ class StagedEngine final : public Engine, private ChunkedWork {
       : kind_(stacked ? EngineKind::kStacked : EngineKind::kStaged),
         plan_(std::move(plan)),
         cache_(model, data, plan_, options.batch_size, cache_limit(options, stacked)),
-        propagation_(model, plan_, cache_, options.batch_size, options.non_finite),
+        propagation_(model, plan_, cache_, options.batch_size, options.non_finite, options.per_image),
         job_(make_fault_job(model.space().target, propagation_)),
         rule_(options.non_finite),
+        per_image_(options.per_image),
         stop_(options.stop) {
     // Before any fault: restarts must reproduce the golden pass (an Error sends make_engine to
     // the naive engine).
@@ -83,7 +84,7 @@ class StagedEngine final : public Engine, private ChunkedWork {
   }
   Counts unchanged_counts() override {
     const auto golden = cache_.golden_logits();
-    return classify(golden, golden, rule_);
+    return classify(golden, golden, rule_, per_image_);
   }
 
   EngineKind kind_;
@@ -92,6 +93,7 @@ class StagedEngine final : public Engine, private ChunkedWork {
   Propagation propagation_;
   std::unique_ptr<FaultJob> job_;  // the target's: which job runs its faults
   NonFiniteRule rule_;
+  bool per_image_;
   const std::atomic<bool>* stop_;
   ScheduleLimits limits_;
   mutable std::size_t asked_ = 0, free_faults_ = 0;  // needs_inference answers, and its no's

@@ -30,7 +30,9 @@ void WeightRuns::evaluate(const Fault* faults, std::size_t n, Counts* counts) {
     const float original = element(weight, faults[r].index).to(torch::kCPU).item<float>();
     faulty[r] = model_.faulty_value(faults[r], original);
     if (!differs(layer, original, faulty[r])) {
-      counts[r] += classify(cache_.logits(), cache_.logits(), rule_);  // every image as golden: masked
+      auto sums = propagation_.chunk_sums();  // every image as golden: masked
+      sums.add(cache_.logits(), cache_.logits(), rule_, 0);
+      counts[r] += sums.total();
     } else {
       live.push_back(r);
     }
@@ -104,7 +106,7 @@ void WeightRuns::evaluate_spliced(const Fault* faults, const std::vector<std::si
   // The layer's own conv module, for the full-conv fallback.
   Step& conv = stage.residual ? stage.residual->main[site.child] : stage.module;
   const std::size_t stack = propagation_.stack();
-  std::vector<CountSums> sums(live.size());  // on the device, one per live fault
+  std::vector<CountSums> sums(live.size(), propagation_.chunk_sums());  // on the device, one per live fault
   std::size_t b = 0;
   for_each_batch(cache_.chunk_length(cache_.loaded()), batch_, [&](std::int64_t offset, std::int64_t length) {
     const auto golden_batch = golden.narrow(0, offset, length);
@@ -133,7 +135,7 @@ void WeightRuns::evaluate_spliced(const Fault* faults, const std::vector<std::si
                                                        golden_out.narrow(1, rows[j], 1))
                                            : bit_equal(full[j], golden_out);
       if (same) {
-        propagation_.masked_early(sums[j], golden_batch);
+        propagation_.masked_early(sums[j], golden_batch, offset);
       } else {
         differing.push_back(j);
       }
@@ -154,7 +156,7 @@ void WeightRuns::evaluate_spliced(const Fault* faults, const std::vector<std::si
       const auto logits = stage.residual ? propagation_.finish_residual(site, out, c, length, k)
                                          : propagation_.propagate(out, site.stage + 1, c, length, k);
       for (std::size_t i = 0; i < k; ++i)
-        propagation_.count(sums[differing[first + i]], golden_batch, logits[i]);
+        propagation_.count(sums[differing[first + i]], golden_batch, logits[i], offset);
     }
   });
   const auto totals = CountSums::totals(sums);  // one host copy for the run's faults

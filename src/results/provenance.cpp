@@ -131,6 +131,7 @@ void write_provenance(const std::filesystem::path& results, const Provenance& p)
   field("threads", p.threads);
   field("shard", fmt::format("{}/{}", p.shard.index, p.shard.count));
   if (!p.adopted.empty()) field("adopted", p.adopted);
+  if (!p.per_image.empty()) field("per_image", p.per_image);
   field("format", p.format);
   field("target", p.target);
   field("bits", p.bits);
@@ -173,6 +174,7 @@ std::optional<Provenance> read_provenance(const std::filesystem::path& results) 
   p.batch_size = integer(v, "batch_size", source);
   p.threads = static_cast<int>(integer(v, "threads", source));
   if (const auto it = v.find("adopted"); it != v.end()) p.adopted = it->second;
+  if (const auto it = v.find("per_image"); it != v.end()) p.per_image = it->second;
   // Fields an older dnnfi did not write: its campaigns were fp32 weights, every bit.
   for (const auto& [key, member] :
        {std::pair{"format", &Provenance::format}, std::pair{"target", &Provenance::target},

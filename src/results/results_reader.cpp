@@ -146,7 +146,7 @@ bool ResultsReader::next(ResultRow& row) {
   std::optional<std::int64_t> non_finite;
   if (s.non_finite && !text::trim(t.field(*s.non_finite)).empty()) non_finite = t.count(*s.non_finite);
   row.counts = Counts{t.count(s.n_injections), t.count(s.masked), t.count(s.non_critical),
-                      t.count(s.critical), non_finite};
+                      t.count(s.critical),     non_finite,        {}};
   row.fault.model = kDefaultFaultModel;
   if (s.fault_model) {
     const auto model = parse_fault_model(text::trim(t.field(*s.fault_model)));

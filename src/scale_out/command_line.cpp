@@ -81,6 +81,7 @@ std::vector<std::string> run_arguments(const CampaignRequest& request) {
   if (c.replay) add("--replay", c.replay->string());
   if (c.adopt) a.push_back("--adopt");
   if (c.overwrite) a.push_back("--overwrite");
+  if (c.per_image) a.push_back("--per-image");
   return a;
 }
 

@@ -67,6 +67,7 @@ TEST_CASE("staged engine gives the naive engine's counts for faults in every lay
   auto& r = ResNet20::get();
   const auto faults = faults_of_every_layer();
   EngineOptions options;
+  options.per_image = true;  // and the same critical images
   auto naive = make_engine(EngineKind::kNaive, r.model, r.data, options);
   auto staged = make_engine(EngineKind::kStaged, r.model, r.data, options);
   REQUIRE(staged->name() == "staged");
@@ -81,6 +82,7 @@ TEST_CASE("staged engine gives the naive engine's counts for faults in every lay
                            << " " << to_string(model));
       CHECK(got[i] == expected[i]);
       CHECK(got[i].injections == 300);
+      CHECK(static_cast<std::int64_t>(got[i].critical_images.size()) == got[i].critical);
       changed += got[i].injections - got[i].masked;
     }
     CHECK(changed > 0);  // the sample really perturbs the network
@@ -221,8 +223,11 @@ TEST_CASE("activation faults: the staged engine gathers unmasked images and runs
     f.model = fault_model;
     faults.push_back(f);
   }
+  // With per-image outcomes: gathered images come back out of order, and are counted in place.
+  EngineOptions per_image;
+  per_image.per_image = true;
   const auto run = [&](EngineKind kind, double* macs) {
-    auto engine = make_engine(kind, model, r.data, EngineOptions{});
+    auto engine = make_engine(kind, model, r.data, per_image);
     std::vector<Counts> counts(faults.size());
     engine->run(faults, [&](std::size_t i, const Counts& c) {
       counts[i] = c;
@@ -233,8 +238,14 @@ TEST_CASE("activation faults: the staged engine gathers unmasked images and runs
   };
   const auto expected = run(EngineKind::kNaive, nullptr);
   std::int64_t partly_masked = 0;  // faults with both masked and unmasked images: gathering has work
-  for (const auto& c : expected) partly_masked += c.masked > 0 && c.masked < c.injections;
+  std::int64_t critical = 0;
+  for (const auto& c : expected) {
+    partly_masked += c.masked > 0 && c.masked < c.injections;
+    CHECK(static_cast<std::int64_t>(c.critical_images.size()) == c.critical);
+    critical += c.critical;
+  }
   REQUIRE(partly_masked >= 4);
+  REQUIRE(critical > 0);
   double gathered_macs = 0;
   const auto got = run(EngineKind::kStaged, &gathered_macs);
   for (std::size_t i = 0; i < faults.size(); ++i) {
@@ -494,4 +505,82 @@ TEST_CASE("staged equals naive on ResNet56: 70 statistical faults, 2 threads, 3 
   test::ZooModel r("resnet56", 300);
   check_staged_equals_naive(r,
                             exactness_sample(generate_fault_list(r.model.info().layers, SampleSpec{}), 70));
+}
+
+namespace {
+// A fault's critical images computed here: its faulty logits batch by batch (as every engine
+// batches), their argmax against golden's.
+std::vector<CriticalImage> critical_by_hand(Model& model, const Dataset& data, const Fault& fault) {
+  torch::InferenceMode inference;
+  std::vector<CriticalImage> out;
+  const std::int64_t batch = kDefaultBatchSize;
+  for (std::int64_t start = 0; start < data.size(); start += batch) {
+    const auto length = std::min(batch, data.size() - start);
+    const auto input = model.prepare_input(data.images.narrow(0, start, length));
+    const auto golden = model.forward(input);
+    torch::Tensor faulty;
+    {
+      ScopedFault patch(model, fault);
+      faulty = model.forward(input);
+    }
+    for (std::int64_t i = 0; i < length; ++i) {
+      const auto g = golden[i], f = faulty[i];
+      const bool same = torch::equal(g.view(torch::kInt32), f.view(torch::kInt32));
+      const auto top = f.argmax().item<std::int64_t>();
+      if (!same && top != g.argmax().item<std::int64_t>()) out.push_back({start + i, top});
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE(
+    "per-image outcomes: naive's are the logits' by hand, and chunked and stacked engines name them too",
+    "[engine][model][heavy]") {
+  auto& r = ResNet20::get();
+  // One fault of every second layer in a high exponent bit (most images critical, some not),
+  // and the fault whose logits overflow.
+  const auto every = faults_of_every_layer();
+  std::vector<Fault> faults;
+  for (std::size_t i = 0; i + 1 < every.size(); i += 4) {
+    faults.push_back(every[i]);
+    faults.back().bits = BitMask::bit(27 + static_cast<int>(i / 4) % 3);
+  }
+  faults.push_back(every.back());
+  EngineOptions options;
+  options.per_image = true;
+  const auto expected =
+      run_all(*make_engine(EngineKind::kNaive, r.model, r.data, options), faults, FaultModel::kBitFlip);
+  std::int64_t with_critical = 0;
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    INFO(faults[i].layer << " bit " << format_bits(faults[i].bits));
+    CHECK(static_cast<std::int64_t>(expected[i].critical_images.size()) == expected[i].critical);
+    with_critical += expected[i].critical > 0;
+  }
+  REQUIRE(with_critical >= 3);
+  // Naive's against the logits by hand, for the faults with critical images (NaN ones aside:
+  // PyTorch's argmax rule is the classify test's).
+  std::size_t by_hand = 0;
+  for (std::size_t i = 0; i < faults.size(); ++i)
+    if (expected[i].critical > 0 && expected[i].non_finite == 0) {
+      INFO(faults[i].layer << " bit " << format_bits(faults[i].bits));
+      CHECK(expected[i].critical_images == critical_by_hand(r.model, r.data, faults[i]));
+      ++by_hand;
+    }
+  CHECK(by_hand >= 3);
+  // The staged engine chunked (one batch a chunk: image numbers from the chunk's start), and
+  // stacked (the unchunked staged engine: the test above).
+  EngineOptions chunked = options, stacked = options;
+  chunked.memory_limit = 1 << 20;
+  stacked.stack = 4;
+  for (const auto& [kind, engine_options] :
+       {std::pair{EngineKind::kStaged, chunked}, std::pair{EngineKind::kStacked, stacked}}) {
+    const auto got =
+        run_all(*make_engine(kind, r.model, r.data, engine_options), faults, FaultModel::kBitFlip);
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+      INFO(to_string(kind) << " memory " << engine_options.memory_limit << ": " << faults[i].layer << " bit "
+                           << format_bits(faults[i].bits));
+      CHECK(got[i] == expected[i]);
+    }
+  }
 }

@@ -18,7 +18,7 @@ ResultRow row(std::int64_t injection, const std::string& layer, int bit, std::in
   r.fault.layer = layer;
   r.fault.index = {0, 0, 0, static_cast<std::int64_t>(injection)};
   r.fault.bits = BitMask::bit(bit);
-  r.counts = Counts{n, masked, n - masked - critical, critical, non_finite};
+  r.counts = Counts{n, masked, n - masked - critical, critical, non_finite, {}};
   return r;
 }
 

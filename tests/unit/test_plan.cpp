@@ -31,7 +31,7 @@ std::vector<Fault> list_of(std::size_t n) {
 }
 
 ResultRow row_of(const Fault& f, std::int64_t images, NonFiniteRule rule = NonFiniteRule::kArgmax) {
-  return ResultRow{f, Counts{images, images, 0, 0, 0}, rule};
+  return ResultRow{f, Counts{images, images, 0, 0, 0, {}}, rule};
 }
 
 }  // namespace
@@ -165,7 +165,7 @@ TEST_CASE("a replay keeps the counts of rows of this campaign's kind only", "[pl
                                   "without provenance)"));
   }
   SECTION("rows over several image counts are refused") {
-    inputs.replay_rows.back().counts = Counts{500, 500, 0, 0, 0};
+    inputs.replay_rows.back().counts = Counts{500, 500, 0, 0, 0, {}};
     CHECK_THROWS_AS(plan_campaign(request, inputs), InputError);
   }
 }

@@ -25,9 +25,9 @@ ResultRow row(std::int64_t injection, const std::string& layer, std::vector<std:
   return r;
 }
 
-const ResultRow kFirst = row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {100, 14, 85, 1, 0});
+const ResultRow kFirst = row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {100, 14, 85, 1, 0, {}});
 const ResultRow kSecond = [] {
-  auto r = row(7, "layer3.2.conv2", {63, 0, 2, 2}, 30, FaultModel::kStuckAt1, {100, 0, 2, 98, 96});
+  auto r = row(7, "layer3.2.conv2", {63, 0, 2, 2}, 30, FaultModel::kStuckAt1, {100, 0, 2, 98, 96, {}});
   r.rule = NonFiniteRule::kCritical;
   return r;
 }();
@@ -139,8 +139,8 @@ TEST_CASE("a published list with results reads as bit-flip rows without non-fini
   const auto rows = reader.read_all();
   REQUIRE(rows.size() == 16627);
   // The published file's first row: 0,conv1,"(3, 0, 2, 1)",15,10000,14,9985,1
-  CHECK(same(rows[0],
-             row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip, {10000, 14, 9985, 1, std::nullopt})));
+  CHECK(same(rows[0], row(0, "conv1", {3, 0, 2, 1}, 15, FaultModel::kBitFlip,
+                          {10000, 14, 9985, 1, std::nullopt, {}})));
   CHECK(rows[0].rule == NonFiniteRule::kArgmax);  // the seed's argmax classification
 }
 

@@ -17,7 +17,7 @@ namespace {
 // A made-up truth: exponent bits are critical, the rest are not.
 ResultRow outcome(const Fault& f) {
   const bool critical = f.bits.lowest() >= 23 && f.bits.lowest() <= 30;
-  return ResultRow{f, Counts{100, critical ? 0 : 100, 0, critical ? 100 : 0, 0}, NonFiniteRule::kArgmax};
+  return ResultRow{f, Counts{100, critical ? 0 : 100, 0, critical ? 100 : 0, 0, {}}, NonFiniteRule::kArgmax};
 }
 
 // Runs a sampler to its end, observing every drawn fault; returns the faults in drawing order.

@@ -24,13 +24,13 @@ class FakeWork : public ChunkedWork {
   }
   bool shares_runs(const Fault& fault) const override { return fault.layer != "alone"; }
   bool needs_inference(const Fault& fault) const override { return fault.layer != "unchanged"; }
-  Counts unchanged_counts() override { return Counts{30, 30, 0, 0, 0}; }
+  Counts unchanged_counts() override { return Counts{30, 30, 0, 0, 0, {}}; }
   void evaluate(const Fault* faults, std::size_t n, Counts* counts) override {
     runs.push_back(n);
     std::string entry = "run";
     for (std::size_t i = 0; i < n; ++i) {
       entry += " " + std::to_string(faults[i].injection);
-      counts[i] += Counts{10, faults[i].injection, 10 - faults[i].injection, 0, 0};
+      counts[i] += Counts{10, faults[i].injection, 10 - faults[i].injection, 0, 0, {}};
     }
     log.push_back(entry);
     if (stop_on_run && runs.size() == *stop_on_run) stop_on_run_flag->store(true);
@@ -91,7 +91,7 @@ TEST_CASE("with one chunk each fault is reported as its run finishes, and a fals
   run_schedule(faults_of({"a", "a", "b", "c"}), work, reports.done(/*stop_after=*/3), nullptr);
   CHECK(reports.order == std::vector<std::size_t>{0, 1, 2});
   CHECK(work.log == std::vector<std::string>{"load 0", "run 0 1", "run 2"});  // fault 3 never ran
-  CHECK(reports.counts[1] == Counts{10, 1, 9, 0, 0});
+  CHECK(reports.counts[1] == Counts{10, 1, 9, 0, 0, {}});
 }
 
 TEST_CASE("with several chunks a group sweeps every chunk and is reported once complete", "[scheduler]") {
@@ -106,7 +106,7 @@ TEST_CASE("with several chunks a group sweeps every chunk and is reported once c
                                              "run 4",  "load 2",  "run 4"});
   CHECK(reports.order == std::vector<std::size_t>{0, 1, 2, 3, 4});
   // Each fault's counts are the sum over the three chunks.
-  CHECK(reports.counts[3] == Counts{30, 9, 21, 0, 0});
+  CHECK(reports.counts[3] == Counts{30, 9, 21, 0, 0, {}});
 }
 
 TEST_CASE("a stop request abandons the unfinished group of a chunked test set", "[scheduler]") {
@@ -152,6 +152,6 @@ TEST_CASE("faults that need no inference ride along in a group; a group of them 
     run_schedule(faults_of({"unchanged", "unchanged"}), idle, only_unchanged.done(), nullptr, limits);
     CHECK(idle.log.empty());
     CHECK(only_unchanged.order == std::vector<std::size_t>{0, 1});
-    CHECK(only_unchanged.counts[1] == Counts{30, 30, 0, 0, 0});
+    CHECK(only_unchanged.counts[1] == Counts{30, 30, 0, 0, 0, {}});
   }
 }
