@@ -183,6 +183,46 @@ def most_critical_table(report):
     return "<table>" + "".join(lines) + "</table>"
 
 
+def per_image_section(p):
+    """Per-image outcomes (run --per-image): a golden x faulty class heat map of the critical images,
+    each golden class's critical rate, and the images most faults made critical."""
+    matrix = p["confusion"]
+    k = len(matrix)
+    fig, ax = plt.subplots(figsize=(min(2 + 0.45 * k, 12), min(1.6 + 0.4 * k, 11)))
+    image = ax.imshow(matrix, cmap="Reds", vmin=0)
+    if k <= 20:
+        top = max(max(row) for row in matrix) or 1
+        for g, row in enumerate(matrix):
+            for f, v in enumerate(row):
+                if v:
+                    ax.text(f, g, str(v), ha="center", va="center", fontsize=7,
+                            color="white" if v > 0.6 * top else "black")
+    ticks = list(range(0, k, 1 if k <= 20 else max(1, k // 20)))
+    ax.set_xticks(ticks, [str(t) for t in ticks], fontsize=8)
+    ax.set_yticks(ticks, [str(t) for t in ticks], fontsize=8)
+    ax.set_xlabel("faulty top-1 class")
+    ax.set_ylabel("golden top-1 class")
+    fig.colorbar(image, ax=ax, label="critical images")
+    order = sorted(p["by_class"], key=lambda c: -c["critical_rate"])
+    rows = "".join(
+        f'<tr data-class="{c["class"]}"><td>{c["class"]}</td><td>{c["images"]}</td>'
+        f'<td data-key="critical_images">{c["critical_images"]}</td>'
+        f'<td data-key="critical_rate">{pct(c["critical_rate"], 3)}</td></tr>' for c in order)
+    images = "".join(f"<tr><td>{m['image']}</td><td>{m['label']}</td><td>{m['golden']}</td><td>{m['faults']}</td></tr>"
+                     for m in p["most_vulnerable_images"])
+    return "".join([
+        "<h2>Per-image outcomes</h2>",
+        f"<p>{html.escape(p['source'])}: <b data-key='per_image_critical'>{p['critical_images']}</b> critical images "
+        f"of {p['faults']} faults x {p['images']} images.</p>",
+        "<h3>Golden class x faulty class of the critical images</h3>", svg(fig),
+        "<h3>Critical rate per golden class (most vulnerable first)</h3>",
+        "<table><tr><th>class</th><th>images</th><th>critical images</th><th>critical rate</th></tr>" + rows
+        + "</table>",
+        "<h3>Images most faults made critical</h3>",
+        "<table><tr><th>image</th><th>label</th><th>golden</th><th>faults</th></tr>" + images + "</table>",
+    ])
+
+
 def agreement_table(c):
     common = c["common"] or 1
     rows = [
@@ -241,6 +281,8 @@ def page(report):
         "<h2>Per layer</h2>", group_rows(report["layers"], "layer", "data-layer"),
         "<h2>Per bit</h2>", group_rows(report["bits"], "bit", "data-bit"),
     ]
+    if "per_image" in report:
+        parts.append(per_image_section(report["per_image"]))
     if report.get("reference"):
         parts += ["<h2>Agreement with the reference</h2>", agreement_table(report["reference"])]
     parts.append("<p><small>Made by dnnfi report.</small></p></body></html>")

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dnnfi/fault.hpp"
+#include "dnnfi/per_image.hpp"
 #include "dnnfi/results.hpp"
 #include "dnnfi/statistics.hpp"
 #include "dnnfi/word_format.hpp"
@@ -77,6 +78,26 @@ struct DesignFindings {
   std::vector<WeightedGroup> layers, bits;
 };
 
+// What a campaign's per-image outcomes (run --per-image) show: the classes its critical images
+// came from and went to, over the faults run (not weighted by a stratified design).
+struct PerImageFindings {
+  std::string source;  // the per-image file
+  std::int64_t faults = 0, images = 0, classes = 0, critical = 0;
+  std::vector<std::int64_t> class_images;            // [golden class]: test images of that golden class
+  std::vector<std::int64_t> class_critical;          // [golden class]: critical images, summed over faults
+  std::vector<double> class_rate;                    // class_critical / (faults x class_images)
+  std::vector<std::vector<std::int64_t>> confusion;  // [golden][faulty]: critical images
+  struct Image {
+    std::int64_t image = 0, label = 0, golden = 0;
+    std::int64_t faults = 0;  // that made it critical
+  };
+  std::vector<Image> most_vulnerable;  // most faults first, then by image; at most 10
+};
+
+// The findings of `file`, the per-image outcomes of a results file of `faults` rows (checked
+// against them before: check_per_image).
+PerImageFindings per_image_findings(const PerImageFile& file, std::int64_t faults, const std::string& source);
+
 struct Report {
   std::string source;                            // the results file
   std::int64_t images = 0;                       // n_injections of the rows (0 when they differ)
@@ -98,6 +119,7 @@ struct Report {
   // A stratified campaign: its rates as the design weighs them. The rates above are then those of
   // the faults drawn, which over-represent the strata the design drew more of.
   std::optional<DesignFindings> design;
+  std::optional<PerImageFindings> per_image;  // a campaign run with --per-image
 };
 
 // The report as JSON (every number above; `layers` and `bits` lists of objects with `layer` /

@@ -6,6 +6,7 @@
 
 #include "dnnfi/commands.hpp"
 #include "dnnfi/errors.hpp"
+#include "dnnfi/per_image.hpp"
 #include "dnnfi/provenance.hpp"
 #include "platform/files.hpp"
 #include "platform/process.hpp"
@@ -87,8 +88,19 @@ ReportOutcome report_results(const ReportRequest& request) {
   if (provenance && !provenance->design.empty())
     options.design = parse_design(provenance->design, provenance->design_strata, provenance->design_members,
                                   provenance_path(request.results).string());
-  ReportOutcome outcome{make_report(read_rows(request.results), request.results.string(), options),
-                        std::nullopt};
+  const auto rows = read_rows(request.results);
+  ReportOutcome outcome{make_report(rows, request.results.string(), options), std::nullopt};
+  // Per-image outcomes beside the results (run --per-image), checked against its rows.
+  const auto per_image = per_image_path(request.results);
+  if (is_per_image_file(per_image)) {
+    const auto file = read_per_image(per_image);
+    check_per_image(file, rows, per_image, request.results);
+    outcome.report.per_image =
+        per_image_findings(file, static_cast<std::int64_t>(rows.size()), per_image.string());
+  } else if (provenance && !provenance->per_image.empty()) {
+    spdlog::warn("{}: its per-image outcomes ({}) are not beside it; the report leaves them out",
+                 request.results.string(), per_image.string());
+  }
   if (request.reference)
     outcome.comparison = compare_files(request.results, *request.reference, request.max_critical_diff);
   const auto json = report_json(outcome.report, outcome.comparison ? &*outcome.comparison : nullptr);

@@ -318,7 +318,131 @@ Report make_report(const std::vector<ResultRow>& rows, const std::string& source
   return report;
 }
 
+PerImageFindings per_image_findings(const PerImageFile& file, std::int64_t faults,
+                                    const std::string& source) {
+  PerImageFindings p;
+  p.source = source;
+  p.faults = faults;
+  p.images = file.head.images();
+  const auto& golden = file.head.golden;
+  const auto& labels = file.head.labels;
+  std::int64_t classes = 0;
+  for (const auto c : golden) classes = std::max(classes, c + 1);
+  for (const auto c : labels) classes = std::max(classes, c + 1);
+  for (const auto& fault : file.faults)
+    for (const auto& image : fault.images) classes = std::max(classes, image.faulty + 1);
+  p.classes = classes;
+  const auto k = static_cast<std::size_t>(classes);
+  p.class_images.assign(k, 0);
+  p.class_critical.assign(k, 0);
+  p.confusion.assign(k, std::vector<std::int64_t>(k, 0));
+  for (const auto c : golden) ++p.class_images[static_cast<std::size_t>(c)];
+  std::vector<std::int64_t> image_faults(golden.size(), 0);
+  for (const auto& fault : file.faults)
+    for (const auto& image : fault.images) {
+      const auto g = static_cast<std::size_t>(golden[static_cast<std::size_t>(image.image)]);
+      ++p.class_critical[g];
+      ++p.confusion[g][static_cast<std::size_t>(image.faulty)];
+      ++image_faults[static_cast<std::size_t>(image.image)];
+      ++p.critical;
+    }
+  p.class_rate.assign(k, 0);
+  for (std::size_t c = 0; c < k; ++c)
+    if (p.class_images[c] > 0 && faults > 0)
+      p.class_rate[c] =
+          static_cast<double>(p.class_critical[c]) / static_cast<double>(faults * p.class_images[c]);
+  std::vector<std::size_t> order(golden.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const auto shown = std::min<std::size_t>(10, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                    [&](std::size_t a, std::size_t b) {
+                      return image_faults[a] != image_faults[b] ? image_faults[a] > image_faults[b] : a < b;
+                    });
+  for (std::size_t i = 0; i < shown && image_faults[order[i]] > 0; ++i)
+    p.most_vulnerable.push_back(
+        {static_cast<std::int64_t>(order[i]), labels[order[i]], golden[order[i]], image_faults[order[i]]});
+  return p;
+}
+
 namespace {
+
+void per_image_json(json::Writer& out, const PerImageFindings& p) {
+  out.key("per_image").begin_object();
+  out.key("source").string(p.source);
+  out.key("faults").number(p.faults);
+  out.key("images").number(p.images);
+  out.key("classes").number(p.classes);
+  out.key("critical_images").number(p.critical);
+  out.key("by_class").begin_array();
+  for (std::size_t c = 0; c < p.class_images.size(); ++c) {
+    out.begin_object();
+    out.key("class").number(static_cast<std::int64_t>(c));
+    out.key("images").number(p.class_images[c]);
+    out.key("critical_images").number(p.class_critical[c]);
+    out.key("critical_rate").number(p.class_rate[c]);
+    out.end_object();
+  }
+  out.end_array();
+  out.key("confusion").begin_array();  // [golden][faulty]
+  for (const auto& row : p.confusion) {
+    out.begin_array();
+    for (const auto v : row) out.number(v);
+    out.end_array();
+  }
+  out.end_array();
+  out.key("most_vulnerable_images").begin_array();
+  for (const auto& image : p.most_vulnerable) {
+    out.begin_object();
+    out.key("image").number(image.image);
+    out.key("label").number(image.label);
+    out.key("golden").number(image.golden);
+    out.key("faults").number(image.faults);
+    out.end_object();
+  }
+  out.end_array();
+  out.end_object();
+}
+
+std::string per_image_text(const PerImageFindings& p, bool weighted_design) {
+  std::string text = fmt::format(
+      "\nper-image outcomes  {}: {} critical images of {} faults x {} images{}\n"
+      "critical rate per golden class, most vulnerable first{}\n",
+      p.source, p.critical, p.faults, p.images, weighted_design ? " (the faults drawn, unweighted)" : "",
+      p.class_images.size() > 10 ? fmt::format(" (10 of {})", p.class_images.size()) : std::string());
+  std::vector<std::size_t> classes(p.class_images.size());
+  for (std::size_t c = 0; c < classes.size(); ++c) classes[c] = c;
+  std::stable_sort(classes.begin(), classes.end(),
+                   [&](std::size_t a, std::size_t b) { return p.class_rate[a] > p.class_rate[b]; });
+  const auto shown = std::min<std::size_t>(classes.size(), 10);
+  text += fmt::format("{:<20} {:>7} {:>10} {:>9}   {}\n", "golden class", "images", "critical", "rate",
+                      "most often became");
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto c = classes[i];
+    const auto& row = p.confusion[c];
+    const auto top = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    text += fmt::format("{:<20} {:>7} {:>10} {:>8.3f}%   {}\n", c, p.class_images[c], p.class_critical[c],
+                        100 * p.class_rate[c],
+                        row[top] > 0 ? fmt::format("{} ({} images)", top, row[top]) : std::string("-"));
+  }
+  // The golden -> faulty pairs with the most critical images: the heat map's hottest cells.
+  std::vector<std::tuple<std::int64_t, std::size_t, std::size_t>> pairs;
+  for (std::size_t g = 0; g < p.confusion.size(); ++g)
+    for (std::size_t f = 0; f < p.confusion[g].size(); ++f)
+      if (p.confusion[g][f] > 0) pairs.emplace_back(-p.confusion[g][f], g, f);
+  std::sort(pairs.begin(), pairs.end());
+  text += "golden -> faulty    ";
+  for (std::size_t i = 0; i < pairs.size() && i < 6; ++i)
+    text += fmt::format("{}{} -> {}: {}", i ? ", " : "", std::get<1>(pairs[i]), std::get<2>(pairs[i]),
+                        -std::get<0>(pairs[i]));
+  text += pairs.empty() ? "none critical\n" : "\n";
+  if (!p.most_vulnerable.empty()) {
+    text += "most vulnerable images (image: faults that made it critical) ";
+    for (std::size_t i = 0; i < p.most_vulnerable.size() && i < 5; ++i)
+      text += fmt::format("{}{}: {}", i ? ", " : "", p.most_vulnerable[i].image, p.most_vulnerable[i].faults);
+    text += "\n";
+  }
+  return text;
+}
 
 void group_json(json::Writer& out, const GroupStats& g, const char* key, WordFormat format) {
   out.begin_object();
@@ -550,6 +674,7 @@ std::string report_json(const Report& r, const Comparison* reference) {
   out.key("most_critical").begin_array();
   for (const auto& row : r.most_critical) row_json(out, row);
   out.end_array();
+  if (r.per_image) per_image_json(out, *r.per_image);
   if (reference) {
     out.key("reference");
     write_json(out, *reference);
@@ -598,6 +723,7 @@ std::string report_text(const Report& r) {
                         format_index(row.fault.index), format_bits(row.fault.bits), row.counts.masked,
                         row.counts.non_critical, row.counts.critical,
                         row.counts.injections ? 100.0 * row.counts.critical / row.counts.injections : 0.0);
+  if (r.per_image) text += per_image_text(*r.per_image, r.design.has_value());
   return text;
 }
 

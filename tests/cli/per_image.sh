@@ -30,6 +30,37 @@ grep -qx "# results: clean.csv" clean.images.csv || fail "the head does not name
 grep -q '"per_image":"clean.images.csv"' clean.csv.json || fail "the provenance does not name the per-image file"
 echo "ok: every row's critical images, and nothing else"
 
+# report: per golden class, counted here from the file's own lines and head; the page shows them.
+expect 0 "per-image outcomes  clean.images.csv: [0-9]+ critical images of 30 faults x 256 images" \
+  "$dnnfi" report clean.csv --json report.json --html report.html
+/usr/bin/python3 - << 'PY' || fail "report's per-image findings"
+import collections, csv, json
+golden, labels, lines = [], [], []
+for line in open("clean.images.csv"):
+    if line.startswith("# golden: "): golden = [int(v) for v in line.split(": ")[1].split()]
+    elif line.startswith("# labels: "): labels = [int(v) for v in line.split(": ")[1].split()]
+    elif line[0].isdigit(): lines.append([int(v) for v in line.split(",")])
+critical = sum(int(r["critical"]) for r in csv.DictReader(open("clean.csv")))
+p = json.load(open("report.json"))["per_image"]
+assert p["critical_images"] == len(lines) == critical, (p["critical_images"], len(lines), critical)
+by_golden = collections.Counter(golden[image] for _, image, _ in lines)
+pairs = collections.Counter((golden[image], faulty) for _, image, faulty in lines)
+for c in p["by_class"]:
+    k = c["class"]
+    assert c["images"] == golden.count(k), k
+    assert c["critical_images"] == by_golden[k], k
+    assert abs(c["critical_rate"] - by_golden[k] / (30 * golden.count(k))) < 1e-12, k
+    assert p["confusion"][k] == [pairs[(k, f)] for f in range(p["classes"])], k
+per_image = collections.Counter(image for _, image, _ in lines)
+top = p["most_vulnerable_images"][0]
+assert top["faults"] == max(per_image.values()) and top["golden"] == golden[top["image"]]
+assert top["label"] == labels[top["image"]]
+page = open("report.html").read()
+assert f"data-key='per_image_critical'>{critical}<" in page
+assert page.count('data-class="') == p["classes"]
+PY
+echo "ok: report per golden class"
+
 # Interrupted, then resumed: the clean run's files.
 expect 130 "interrupted: 9 of 30 faults done" \
   env DNNFI_TEST_SIGNAL_AFTER_ROWS=9:INT "$dnnfi" "${args[@]}" --per-image -o resumed.csv
