@@ -20,11 +20,12 @@ from pathlib import Path
 from ._inputs import RESERVED as _RESERVED
 from ._inputs import Inputs, device_arguments, list_settings, option_arguments
 from ._tool import check_options, run_tool, run_tool_json, tool
-from .campaign import Campaign, read_results, run
+from .campaign import Campaign, PerImage, read_per_image, read_results, run
 from .errors import (Error, ExportError, InputError, Interrupted, OutputError, ResourceError,
                      UsageError)
 
-__all__ = ["models", "layers", "evaluate", "fault_list", "run", "compare", "read_results", "tool",
+__all__ = ["models", "layers", "evaluate", "fault_list", "run", "compare", "read_results", "read_per_image", "tool",
+           "PerImage",
            "Campaign", "Error", "UsageError", "InputError", "ExportError", "ResourceError", "OutputError",
            "Interrupted"]
 

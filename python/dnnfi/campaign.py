@@ -66,6 +66,100 @@ def read_results(path):
     return frame
 
 
+def per_image_path(results):
+    """Where the per-image outcomes of a results file lie: R.csv -> R.images.csv."""
+    results = Path(results)
+    stem = results.with_suffix("") if results.suffix == ".csv" else results
+    return Path(str(stem) + ".images.csv")
+
+
+class PerImage:
+    """A campaign's per-image outcomes (``run(..., per_image=True)``), as numpy arrays:
+
+    - ``injections``: the faults' Injection numbers, in the results file's row order;
+    - ``labels`` and ``golden``: each test image's label and golden top-1 class;
+    - ``faulty``: faults x images, the faulty top-1 class of every image under every fault (the
+      golden class where the fault did not make that image critical); ``critical``: faults x
+      images, True where it did.
+
+    ``frame()`` gives the critical images as a long DataFrame (Injection, image, label, golden,
+    faulty); ``frame(all_images=True)`` one row per fault and image, with a ``critical`` column.
+    """
+
+    def __init__(self, injections, labels, golden, rows, images, classes, source):
+        import numpy as np
+        self.source = source
+        self.injections = np.asarray(injections, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.golden = np.asarray(golden, dtype=np.int64)
+        dtype = np.uint8 if classes <= 256 else np.uint16 if classes <= 65536 else np.int64
+        self.faulty = np.tile(self.golden.astype(dtype), (len(self.injections), 1))
+        self.critical = np.zeros(self.faulty.shape, dtype=bool)
+        self.faulty[rows, images[0]] = images[1].astype(dtype)
+        self.critical[rows, images[0]] = True
+
+    def __repr__(self):
+        return (f"PerImage({len(self.injections)} faults x {len(self.golden)} images, "
+                f"{int(self.critical.sum())} critical, from {self.source!r})")
+
+    def frame(self, all_images=False):
+        import numpy as np
+        import pandas as pd
+        if all_images:
+            faults, images = np.indices(self.faulty.shape).reshape(2, -1)
+        else:
+            faults, images = np.nonzero(self.critical)
+        return pd.DataFrame({"Injection": self.injections[faults], "image": images, "label": self.labels[images],
+                             "golden": self.golden[images], "faulty": self.faulty[faults, images].astype(np.int64),
+                             **({"critical": self.critical[faults, images]} if all_images else {})})
+
+
+def read_per_image(results):
+    """The per-image outcomes beside a results file (``R.images.csv``, format 1: the README's
+    "Per-image outcomes") as a :class:`PerImage`, checked against the results' rows: every
+    fault's lines are as many as its critical count. InputError when they are not, or the file
+    is missing or malformed."""
+    import numpy as np
+    import pandas as pd
+    from .errors import InputError
+    path = per_image_path(results)
+    if not path.is_file():
+        raise InputError(f"{path}: no per-image outcomes beside {results} (run it with per_image=True)")
+    head = {}
+    with open(path) as f:
+        first = f.readline().rstrip("\n")
+        if first != "# dnnfi per-image outcomes, format 1":
+            raise InputError(f"{path}:1: not a dnnfi per-image file")
+        for number in range(2, 6):
+            line = f.readline().rstrip("\n")
+            key, _, value = line[2:].partition(": ")
+            if not line.startswith("# ") or key not in ("results", "images", "labels", "golden"):
+                raise InputError(f"{path}:{number}: expected '# results|images|labels|golden: ...'")
+            head[key] = value
+    labels = np.array(head["labels"].split(), dtype=np.int64)
+    golden = np.array(head["golden"].split(), dtype=np.int64)
+    table = pd.read_csv(path, comment="#", dtype=np.int64)
+    if list(table.columns) != ["Injection", "image", "faulty"]:
+        raise InputError(f"{path}: expected the columns Injection,image,faulty")
+    rows = read_results(results)
+    position = pd.Series(np.arange(len(rows)), index=rows["Injection"].to_numpy())
+    unknown = ~table["Injection"].isin(position.index)
+    if unknown.any():
+        raise InputError(f"{path}: Injection {int(table['Injection'][unknown].iloc[0])} has no row in {results}")
+    lines = table["Injection"].value_counts().reindex(rows["Injection"], fill_value=0).to_numpy()
+    differ = np.nonzero(lines != rows["critical"].to_numpy())[0]
+    if len(differ):
+        i = differ[0]
+        raise InputError(f"{path}: Injection {int(rows['Injection'].iloc[i])} lists {int(lines[i])} critical images, "
+                         f"its row in {results} counts {int(rows['critical'].iloc[i])}")
+    images = table["image"].to_numpy()
+    if len(images) and (images.min() < 0 or images.max() >= len(golden)):
+        raise InputError(f"{path}: an image number outside the {len(golden)} images")
+    classes = int(max(golden.max(initial=0), labels.max(initial=0), table["faulty"].max() if len(table) else 0)) + 1
+    return PerImage(rows["Injection"].to_numpy(), labels, golden, position[table["Injection"]].to_numpy(),
+                    (images, table["faulty"].to_numpy()), classes, str(path))
+
+
 def _split_interval(rows):
     """Report rows (dicts) with their ``ci99`` pair as ci99_low / ci99_high columns (and a
     ``sdc1_ci99`` pair, the per-inference rate's, as sdc1_ci99_low / sdc1_ci99_high)."""
@@ -111,6 +205,13 @@ class Campaign:
     def provenance(self):
         with open(str(self.output) + ".json") as f:
             return json.load(f)
+
+    @property
+    def per_image(self):
+        """The campaign's per-image outcomes (``run(..., per_image=True)``) as a :class:`PerImage`:
+        ``faulty`` (faults x images, each image's faulty top-1 class), ``critical``, ``golden``,
+        ``labels``, ``injections``, and ``frame()`` for a long DataFrame."""
+        return read_per_image(self.output)
 
     def _format(self):
         try:
@@ -176,7 +277,8 @@ class Campaign:
         - ``"layers"``: one row per layer with faults: layer, then the same findings;
         - ``"bits"``: one row per bit with faults: bit, field, then the same findings;
         - ``"fields"``: one row per field of the word: field, then the same findings;
-        - ``"classes"``: one row per class, only where the report has per-class findings;
+        - ``"classes"``: with per-image outcomes (``run(..., per_image=True)``), one row per golden
+          class: class, images, critical_images (summed over the faults), critical_rate;
         - a stratified campaign (``run(..., margin=...)``) also has ``"design"``: one row with both
           rates as its design weighs them (critical_fault_rate with critical_ci99_low and
           critical_ci99_high, sdc1_rate with sdc1_ci99_low and sdc1_ci99_high), design_effect and
@@ -216,9 +318,9 @@ class Campaign:
             tables["strata"] = pd.DataFrame(_split_interval(design["strata"]))
             tables["weighted_layers"] = pd.DataFrame(_split_interval(design.get("layers") or []))
             tables["weighted_bits"] = pd.DataFrame(_split_interval(design.get("bits") or []))
-        classes = report.get("classes") or report.get("per_class")
-        if classes:
-            tables["classes"] = pd.DataFrame(_split_interval(classes))
+        per_image = report.get("per_image")
+        if per_image:
+            tables["classes"] = pd.DataFrame(per_image["by_class"])
         return tables
 
     def _model_layers(self):
@@ -254,17 +356,17 @@ class Campaign:
           bits without faults hatched ("no faults"), never a bar of 0;
         - ``"outcomes"``: the shares of masked, non-critical and critical images, overall and
           per layer;
-        - ``"classes"``: the critical share per class, where the report has per-class findings
-          (a UsageError otherwise).
+        - ``"classes"``: each golden class's critical rate, for a campaign with per-image outcomes
+          (``run(..., per_image=True)``; a UsageError otherwise).
         """
         kinds = ("layer", "bit", "outcomes", "classes")
         if kind not in kinds:
             raise UsageError(f"plot: kind={kind!r}; it takes {', '.join(map(repr, kinds))}")
         import matplotlib.pyplot as plt
         if kind == "classes" and "classes" not in self.tables():
-            raise UsageError("plot(kind='classes'): this campaign's report has no per-class findings "
-                             f"(dnnfi report --json of {self.output.name} holds none); plot 'layer', 'bit' "
-                             "or 'outcomes'")
+            raise UsageError("plot(kind='classes'): this campaign has no per-image outcomes "
+                             f"({per_image_path(self.output).name}); run it with per_image=True, or plot "
+                             "'layer', 'bit' or 'outcomes'")
         if ax is None:
             _, ax = plt.subplots(figsize=(10, 3.5))
         return getattr(self, "_plot_" + kind)(ax)

@@ -586,10 +586,64 @@ def test_charts_of_a_campaign(tmp_path, small_net, cifar):
     assert np.allclose(tops, 1)
     plt.close(figure)
 
-    with pytest.raises(dnnfi.UsageError, match="no per-class findings"):
+    with pytest.raises(dnnfi.UsageError, match="no per-image outcomes .*per_image=True"):
         campaign.plot("classes")
     with pytest.raises(dnnfi.UsageError, match="'layer', 'bit', 'outcomes', 'classes'"):
         campaign.plot("layers")
+
+
+def test_per_image_outcomes_are_an_eager_loops_classes(tmp_path, small_net, cifar):
+    """run(..., per_image=True): Campaign.per_image holds, for every fault and image, the class an
+    eager PyTorch loop (channels-last, batches of 128, as dnnfi runs) gives; the report's classes
+    table and chart follow from it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    faults = dnnfi.fault_list(small_net, bits="23-30", per_layer=5)
+    campaign = dnnfi.run(small_net, cifar, faults, mean=MEAN, std=STD, threads=1, progress=False,
+                         per_image=True, output=tmp_path / "p.csv")
+    outcomes = campaign.per_image
+    rows = campaign.results
+    assert outcomes.faulty.shape == (len(rows), IMAGES)
+    assert list(outcomes.injections) == list(rows["Injection"])
+    assert list(outcomes.critical.sum(axis=1)) == list(rows["critical"])
+    assert rows["critical"].sum() > 20 and (rows["critical"] == 0).any()  # both kinds of fault
+
+    model = copy.deepcopy(small_net).to(memory_format=torch.channels_last)
+    images, labels = cifar
+    x = (torch.from_numpy(images).float() / 255 - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+    def classes():
+        with torch.no_grad():
+            return torch.cat([model(x[s:s + 128].contiguous(memory_format=torch.channels_last))
+                              for s in range(0, IMAGES, 128)]).argmax(1).numpy()
+    golden = classes()
+    assert list(outcomes.golden) == list(golden) and list(outcomes.labels) == list(labels)
+    params = dict(model.named_parameters())
+    for i, row in rows.iterrows():
+        word = params[row["Layer"] + ".weight"].data.view(torch.int32)
+        index = tuple(int(v) for v in row["TensorIndex"].strip("()").split(","))
+        old = word[index].clone()
+        word[index] = old ^ torch.tensor(1 << int(row["Bit"]), dtype=torch.int64).to(torch.int32)
+        faulty = classes()
+        word[index] = old
+        assert list(outcomes.faulty[i]) == list(faulty), row["Injection"]
+        assert list(outcomes.critical[i]) == list(faulty != golden), row["Injection"]
+
+    frame = outcomes.frame()
+    assert list(frame.columns) == ["Injection", "image", "label", "golden", "faulty"]
+    assert len(frame) == rows["critical"].sum() and (frame["faulty"] != frame["golden"]).all()
+    every = outcomes.frame(all_images=True)
+    assert len(every) == len(rows) * IMAGES and every["critical"].sum() == len(frame)
+    table = campaign.tables()["classes"]
+    assert list(table.columns) == ["class", "images", "critical_images", "critical_rate"]
+    by_golden = frame.groupby("golden").size()
+    for _, c in table.iterrows():
+        assert c["images"] == (golden == c["class"]).sum()
+        assert c["critical_images"] == by_golden.get(c["class"], 0)
+    ax = campaign.plot("classes")
+    assert len(ax.patches) == len(table)
+    plt.close(ax.figure)
 
 
 def test_a_stratified_campaign_gives_both_rates_and_its_strata_as_dataframes(tmp_path):
